@@ -1,0 +1,159 @@
+"""Sans-I/O reading of files from the chip (ISO/IEC 7816-4 §11.2, ICAO 9303-10 §3).
+
+:func:`read_file` selects a file by short file identifier in its first READ BINARY (or by
+SELECT when SFIs are off), learns the file's length from its TLV header, then reads the rest
+in chunks of at most ``max_block`` bytes. Offsets above 32767 use the odd-INS READ BINARY
+(``B1``, offset in DO'54', data in DO'53'). End-of-file answers are handled: ``6282`` (fewer
+bytes than asked), ``6Cxx`` (ask again for xx bytes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import tlv
+from .apdu import CommandAPDU
+from .errors import LDSError, StatusWordError, TLVError
+from .exchange import Exchange, transmit
+from .sm import SecureMessaging
+
+LDS1_AID = bytes.fromhex("A0000002471001")
+
+MAX_SHORT_OFFSET = 0x7FFF
+DEFAULT_MAX_BLOCK = 223  # JMRTD's default: fits a short protected response for 3DES and AES
+
+
+@dataclass(frozen=True, slots=True)
+class EF:
+    """An elementary file: its name on the wire, file identifier and short file identifier."""
+
+    name: str
+    fid: int
+    sfi: int | None
+
+    def __str__(self) -> str:
+        return self.name
+
+
+EF_CARD_ACCESS = EF("cardaccess", 0x011C, 0x1C)
+EF_CARD_SECURITY = EF("cardsecurity", 0x011D, 0x1D)
+EF_ATR_INFO = EF("atrinfo", 0x2F01, 0x01)
+EF_COM = EF("com", 0x011E, 0x1E)
+EF_SOD = EF("sod", 0x011D, 0x1D)
+DATA_GROUPS = {n: EF(f"dg{n}", 0x0100 + n, n) for n in range(1, 17)}
+
+#: EF.COM and DG tags (9303-10 §4.6.1) to data group numbers.
+DG_TAGS = {
+    0x61: 1, 0x75: 2, 0x63: 3, 0x76: 4, 0x65: 5, 0x66: 6, 0x67: 7, 0x68: 8,
+    0x69: 9, 0x6A: 10, 0x6B: 11, 0x6C: 12, 0x6D: 13, 0x6E: 14, 0x6F: 15, 0x70: 16,
+}
+
+
+def file_by_name(name: str) -> EF:
+    """The LDS file named as in DocVal FILE messages: ``sod``, ``com``, ``dg1`` ... ``dg16``."""
+    if name == "sod":
+        return EF_SOD
+    if name == "com":
+        return EF_COM
+    if name.startswith("dg") and name[2:].isdigit() and int(name[2:]) in DATA_GROUPS:
+        return DATA_GROUPS[int(name[2:])]
+    raise LDSError(f"no LDS file named {name!r}")
+
+
+def select_applet(aid: bytes = LDS1_AID, sm: SecureMessaging | None = None) -> Exchange[None]:
+    """SELECT the eMRTD application by AID, no response data (P2 = 0C)."""
+    response = yield from transmit(CommandAPDU(0x00, 0xA4, 0x04, 0x0C, aid), sm)
+    response.check("SELECT application")
+
+
+def select_master_file(sm: SecureMessaging | None = None) -> Exchange[None]:
+    """SELECT the MF (P1 = 00, FID 3F00)."""
+    response = yield from transmit(CommandAPDU(0x00, 0xA4, 0x00, 0x0C, b"\x3f\x00"), sm)
+    response.check("SELECT MF")
+
+
+def select_ef(ef: EF, sm: SecureMessaging | None = None) -> Exchange[None]:
+    """SELECT an EF under the current DF by file identifier."""
+    response = yield from transmit(
+        CommandAPDU(0x00, 0xA4, 0x02, 0x0C, ef.fid.to_bytes(2, "big")), sm
+    )
+    response.check(f"SELECT {ef}")
+
+
+def _read_command(offset: int, length: int, sfi: int | None) -> CommandAPDU:
+    if sfi is not None:
+        return CommandAPDU(0x00, 0xB0, 0x80 | sfi, offset, ne=length)
+    if offset <= MAX_SHORT_OFFSET:
+        return CommandAPDU(0x00, 0xB0, offset >> 8, offset & 0xFF, ne=length)
+    offset_do = tlv.encode(0x54, offset.to_bytes((offset.bit_length() + 7) // 8, "big"))
+    return CommandAPDU(0x00, 0xB1, 0x00, 0x00, offset_do, ne=length)
+
+
+def _odd_overhead(length: int) -> int:
+    return len(tlv.encode_length(length)) + 1
+
+
+def read_binary(
+    offset: int, length: int, sm: SecureMessaging | None, *, sfi: int | None = None, step: str
+) -> Exchange[bytes]:
+    """One READ BINARY of up to ``length`` bytes at ``offset``; may return fewer at EOF."""
+    odd = sfi is None and offset > MAX_SHORT_OFFSET
+    ne = length + _odd_overhead(length) if odd else length
+    response = yield from transmit(_read_command(offset, ne, sfi), sm)
+    if response.sw1 == 0x6C and response.sw2:
+        ne = response.sw2
+        response = yield from transmit(_read_command(offset, ne, sfi), sm)
+    response.check(step, 0x6282)
+    data = response.data
+    if odd:
+        try:
+            data = tlv.decode_single(data, tag=0x53, der=False).value
+        except TLVError as exc:
+            raise LDSError(f"odd READ BINARY answer is not DO'53': {exc}", step=step) from None
+    return data
+
+
+def read_file(
+    ef: EF,
+    sm: SecureMessaging | None = None,
+    *,
+    max_block: int = DEFAULT_MAX_BLOCK,
+    use_sfi: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> Exchange[bytes]:
+    """Read a whole TLV-structured EF and return its raw bytes (exactly the outer TLV)."""
+    if max_block < 8:
+        raise ValueError("max_block must be at least 8")
+    step = f"READ BINARY {ef}"
+    sfi = ef.sfi if use_sfi else None
+    if sfi is None:
+        yield from select_ef(ef, sm)
+    first = max_block
+    try:
+        data = yield from read_binary(0, first, sm, sfi=sfi, step=step)
+    except StatusWordError as exc:
+        if exc.sw != 0x6700:
+            raise
+        # Some chips refuse an Le beyond the file's end: read the header alone, then go on.
+        data = yield from read_binary(0, 8, sm, sfi=sfi, step=step)
+    try:
+        _tag, length, header = tlv.decode_header(data, der=False)
+    except TLVError as exc:
+        raise LDSError(f"file does not start with a TLV header: {exc}", step=step) from None
+    total = header + length
+    buffer = bytearray(data[:total])
+    if progress:
+        progress(len(buffer), total)
+    while len(buffer) < total:
+        offset = len(buffer)
+        want = min(max_block, total - offset)
+        if offset > MAX_SHORT_OFFSET:
+            want = min(want, max_block - _odd_overhead(max_block))
+        chunk = yield from read_binary(offset, want, sm, step=step)
+        if not chunk:
+            raise LDSError(f"file ends at {offset} bytes, header says {total}", step=step)
+        buffer += chunk[: total - offset]
+        if progress:
+            progress(len(buffer), total)
+    return bytes(buffer)
