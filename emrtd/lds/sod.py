@@ -1,0 +1,100 @@
+"""EF.SOD (9303-10 §4.6.2): tag 77 around a CMS SignedData whose encapsulated content
+(eContentType 2.23.136.1.1.1) is the LDSSecurityObject with the data group hashes.
+
+Parsing only: the signature and certificate checks are Passive Authentication's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from asn1crypto import algos, cms, core, x509
+
+from ..errors import LDSError
+from .base import outer, parsing
+
+OID_LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
+
+HASH_NAMES = {
+    "sha1": "SHA-1", "sha224": "SHA-224", "sha256": "SHA-256", "sha384": "SHA-384",
+    "sha512": "SHA-512",
+}
+
+
+class DataGroupHash(core.Sequence):
+    _fields = [
+        ("data_group_number", core.Integer),
+        ("data_group_hash_value", core.OctetString),
+    ]
+
+
+class DataGroupHashes(core.SequenceOf):
+    _child_spec = DataGroupHash
+
+
+class LDSVersionInfo(core.Sequence):
+    _fields = [("lds_version", core.PrintableString), ("unicode_version", core.PrintableString)]
+
+
+class LDSSecurityObject(core.Sequence):
+    _fields = [
+        ("version", core.Integer),
+        ("hash_algorithm", algos.DigestAlgorithm),
+        ("data_group_hash_values", DataGroupHashes),
+        ("lds_version_info", LDSVersionInfo, {"optional": True}),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class SOD:
+    """A parsed EF.SOD. ``econtent`` is the raw DER of the LDSSecurityObject as signed."""
+
+    raw: bytes = field(repr=False)
+    signed_data: cms.SignedData
+    econtent: bytes = field(repr=False)
+    hash_algorithm: str  # asn1crypto name: "sha256"
+    hashes: dict[int, bytes]
+    certificates: tuple[x509.Certificate, ...]
+    signer_infos: tuple[cms.SignerInfo, ...]
+    lds_version: str | None
+
+    @property
+    def hash_algorithm_name(self) -> str:
+        """As the DocVal result writes it: ``SHA-256``."""
+        return HASH_NAMES.get(self.hash_algorithm, self.hash_algorithm.upper())
+
+
+def parse(raw: bytes) -> SOD:
+    top = outer("sod", raw, 0x77)
+    with parsing("sod"):
+        info = cms.ContentInfo.load(top.value, strict=True)
+        if info["content_type"].native != "signed_data":
+            raise LDSError("EF.SOD content is not SignedData")
+        signed = info["content"]
+        encap = signed["encap_content_info"]
+        if encap["content_type"].dotted != OID_LDS_SECURITY_OBJECT:
+            raise LDSError(f"eContentType is {encap['content_type'].dotted}, not LDSSecurityObject")
+        content = encap["content"]
+        if content is None or isinstance(content, core.Void):
+            raise LDSError("EF.SOD has no encapsulated content")
+        if not isinstance(content, (core.OctetString, core.ParsableOctetString)):
+            raise LDSError("eContent is not an OCTET STRING")
+        econtent = bytes(content.contents)
+        lso = LDSSecurityObject.load(econtent, strict=True)
+        hashes: dict[int, bytes] = {}
+        for item in lso["data_group_hash_values"]:
+            number = item["data_group_number"].native
+            if not 1 <= number <= 16 or number in hashes:
+                raise LDSError(f"invalid or repeated data group number {number}")
+            hashes[number] = item["data_group_hash_value"].native
+        version_info = lso["lds_version_info"]
+        lds_version = None if isinstance(version_info, core.Void) else (
+            version_info["lds_version"].native
+        )
+        certificates = tuple(
+            c.chosen for c in signed["certificates"] if c.name == "certificate"
+        ) if signed["certificates"].native is not None else ()
+        return SOD(
+            raw, signed, econtent, lso["hash_algorithm"]["algorithm"].native, hashes,
+            certificates, tuple(signed["signer_infos"]), lds_version,
+        )
