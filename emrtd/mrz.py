@@ -210,6 +210,8 @@ def split_lines(text: str) -> tuple[str, ...]:
 def parse(text: str, *, strict: bool = True) -> MRZ:
     """Parse an MRZ; with ``strict`` a wrong check digit raises :class:`MRZError`."""
     lines = split_lines(text)
+    if not lines:
+        raise MRZError("the MRZ is empty")
     for line in lines:
         if not _ALLOWED.match(line):
             raise MRZError("an MRZ holds only A-Z, 0-9 and '<'")

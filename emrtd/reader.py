@@ -150,7 +150,12 @@ def read_file(
         want = min(max_block, total - offset)
         if offset > MAX_SHORT_OFFSET:
             want = min(want, max_block - _odd_overhead(max_block))
-        chunk = yield from read_binary(offset, want, sm, step=step)
+        try:
+            chunk = yield from read_binary(offset, want, sm, step=step)
+        except StatusWordError as exc:
+            if exc.sw != 0x6B00:
+                raise
+            chunk = b""  # offset beyond the end of the EF
         if not chunk:
             raise LDSError(f"file ends at {offset} bytes, header says {total}", step=step)
         buffer += chunk[: total - offset]

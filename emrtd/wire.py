@@ -77,10 +77,10 @@ class CloseReason(enum.Enum):
 
     @classmethod
     def from_reason(cls, reason: str) -> CloseReason:
-        try:
-            return cls(reason)
-        except ValueError:
-            raise WireFormatError(f"unknown close reason {reason!r}", reason=PROTOCOL_ERROR) from None
+        for member in cls:
+            if member.value == reason:
+                return member
+        raise WireFormatError(f"unknown close reason {reason!r}", reason=PROTOCOL_ERROR)
 
 
 CheckResult = Literal["SUCCESS", "FAILED", "UNAVAILABLE"]

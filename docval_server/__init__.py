@@ -1,0 +1,1 @@
+"""DocVal WebSocket API v2 server (Autobahn/Twisted). See README.md."""
