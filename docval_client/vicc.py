@@ -1,0 +1,108 @@
+"""``docval-sim``: insert a virtual passport into the ``vpcd`` reader of ``pcscd``.
+
+The socket side of :mod:`emrtd.sim.vpcd` (which is sans-I/O). Connecting to vpcd inserts
+the card; closing the connection removes it. ``SIGUSR1`` toggles the card out and back in;
+``SIGTERM``/Ctrl-C remove it and exit. ``--log-apdus`` prints every APDU pair (this shows
+passport data: use it for diagnostics only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import sys
+import time
+from types import FrameType
+
+from emrtd.errors import EmrtdError
+from emrtd.sim import profiles
+from emrtd.sim.chip import VirtualChip
+from emrtd.sim.vpcd import DEFAULT_PORT, VpcdSession
+
+
+class _Toggle:
+    def __init__(self) -> None:
+        self.present = True
+        self.changed = False
+        self.stop = False
+
+    def flip(self, _sig: int, _frame: FrameType | None) -> None:
+        self.present = not self.present
+        self.changed = True
+
+    def quit(self, _sig: int, _frame: FrameType | None) -> None:
+        self.stop = True
+
+
+def _serve(sock: socket.socket, session: VpcdSession, toggle: _Toggle, log: bool) -> None:
+    sock.settimeout(0.2)
+    while not toggle.stop and not toggle.changed:
+        try:
+            data = sock.recv(65536)
+        except TimeoutError:
+            continue
+        if not data:
+            raise ConnectionError("vpcd closed the connection")
+        reply = session.receive(data)
+        if log:
+            for command, response in session.chip.state.log:
+                print(f"> {command.hex().upper()}\n< {response.hex().upper()}", flush=True)
+            session.chip.state.log.clear()
+        if reply:
+            sock.sendall(reply)
+
+
+def run(profile: str, host: str, port: int, log: bool, connect_timeout: float) -> int:
+    chip = VirtualChip(profiles.load(profile))
+    chip.log_apdus = log
+    toggle = _Toggle()
+    signal.signal(signal.SIGUSR1, toggle.flip)
+    signal.signal(signal.SIGTERM, toggle.quit)
+    signal.signal(signal.SIGINT, toggle.quit)
+    deadline = time.monotonic() + connect_timeout
+    while not toggle.stop:
+        if not toggle.present:
+            toggle.changed = False
+            print("card removed", flush=True)
+            while not toggle.changed and not toggle.stop:
+                time.sleep(0.05)
+            toggle.changed = False
+            continue
+        try:
+            sock = socket.create_connection((host, port), timeout=2)
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                print(f"error: cannot reach vpcd at {host}:{port} ({exc.strerror or exc}); "
+                      "is pcscd running with vsmartcard-vpcd installed?", file=sys.stderr)
+                return 2
+            time.sleep(0.2)
+            continue
+        print(f"virtual passport '{profile}' inserted into vpcd at {host}:{port}", flush=True)
+        try:
+            _serve(sock, VpcdSession(chip), toggle, log)
+        except ConnectionError:
+            deadline = time.monotonic() + connect_timeout
+        finally:
+            sock.close()
+    print("card removed, exiting", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="docval-sim", description=__doc__.split("\n")[0])
+    parser.add_argument("--profile", default="bsi", choices=profiles.PROFILES)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--log-apdus", action="store_true", help="print APDUs (personal data!)")
+    parser.add_argument("--connect-timeout", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    try:
+        return run(args.profile, args.host, args.port, args.log_apdus, args.connect_timeout)
+    except EmrtdError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""A virtual eMRTD chip: ISO 7816-4 file system, BAC, and enforced secure messaging.
+
+It answers :class:`~emrtd.apdu.CommandAPDU` objects (or raw bytes) as a strict passport would:
+
+* the MF holds EF.CardAccess and EF.ATR/INFO (readable in the clear); the LDS1 application
+  (AID A0000002471001) holds EF.COM, EF.SOD and DG1-DG16, readable only under secure
+  messaging once access control is configured;
+* SELECT by AID, by FID (MF 3F00 and EFs), READ BINARY by SFI and offset (``B0``) and with
+  DO'54' offsets (``B1``), short and extended length (extended can be switched off: an
+  extended APDU then gets ``6700``);
+* BAC (GET CHALLENGE, EXTERNAL AUTHENTICATE); a wrong key gets ``6300``;
+* after access control every command must be protected: a plain or badly MACed command is
+  answered ``6987``/``6988`` in the clear and ends the SM session, as real chips do;
+* status words: ``6A82`` file not found, ``6982`` security status not satisfied, ``6B00``
+  offset beyond the file, ``6282`` fewer bytes than asked, ``6D00`` unknown instruction,
+  ``6E00`` unknown class, ``6700`` wrong length, ``6986`` no current EF.
+
+Randomness is passed in, so the chip side of 9303-11 Appendix D replays byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .. import bac, crypto, tlv
+from ..apdu import CommandAPDU, ResponseAPDU
+from ..errors import APDUError, SecureMessagingError, TLVError
+from ..mrz import MRZKey
+from ..reader import DATA_GROUPS, EF_ATR_INFO, EF_CARD_ACCESS, EF_COM, EF_SOD, LDS1_AID
+from ..sm import SecureMessaging
+
+RandomSource = Callable[[int], bytes]
+
+SW_OK = 0x9000
+
+
+def _sw(sw: int) -> ResponseAPDU:
+    return ResponseAPDU(b"", sw)
+
+
+@dataclass
+class ChipConfig:
+    """What the chip holds and offers. ``files`` uses DocVal names (``com``, ``sod``, ``dg1``
+    …) for the LDS1 application and ``cardaccess``/``atrinfo`` for the MF."""
+
+    files: dict[str, bytes]
+    mrz_key: MRZKey | None = None
+    bac: bool = True
+    extended_length: bool = True
+    atr: bytes = bytes.fromhex("3B8880010000000000718100F9")
+    protect_all: bool = True  # LDS1 files need access control
+
+
+_MF_FILES = {EF_CARD_ACCESS.fid: "cardaccess", EF_ATR_INFO.fid: "atrinfo"}
+_MF_SFIS = {EF_CARD_ACCESS.sfi: "cardaccess", EF_ATR_INFO.sfi: "atrinfo"}
+_LDS_FILES = {EF_COM.fid: "com", EF_SOD.fid: "sod", **{ef.fid: ef.name for ef in DATA_GROUPS.values()}}
+_LDS_SFIS = {EF_COM.sfi: "com", EF_SOD.sfi: "sod", **{ef.sfi: ef.name for ef in DATA_GROUPS.values()}}
+
+
+@dataclass
+class _State:
+    in_lds: bool = False
+    current: str | None = None
+    sm: SecureMessaging | None = None
+    challenge: bytes | None = None
+    log: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+class VirtualChip:
+    """A contactless eMRTD chip in memory. ``transmit`` takes and returns raw APDU bytes."""
+
+    def __init__(self, config: ChipConfig, random: RandomSource = os.urandom) -> None:
+        self.config = config
+        self.random = random
+        self.state = _State()
+        self.log_apdus = False
+
+    # -- card-level events ----------------------------------------------------------------
+
+    def power_on(self) -> bytes:
+        """Reset to the MF with no access rights; returns the ATR."""
+        self.state = _State(log=self.state.log)
+        return self.config.atr
+
+    def transmit(self, raw: bytes) -> bytes:
+        try:
+            command = CommandAPDU.from_bytes(raw)
+        except APDUError:
+            return _sw(0x6700).to_bytes()
+        response = self.process(command)
+        out = response.to_bytes()
+        if self.log_apdus:
+            self.state.log.append((bytes(raw), out))
+        return out
+
+    @property
+    def access_granted(self) -> bool:
+        return self.state.sm is not None
+
+    # -- dispatch -----------------------------------------------------------------------
+
+    def process(self, command: CommandAPDU) -> ResponseAPDU:
+        if command.needs_extended and not self.config.extended_length:
+            return _sw(0x6700)
+        sm = self.state.sm
+        if command.cla & 0x0C:
+            if sm is None:
+                return _sw(0x6987 if command.cla & 0x0C == 0x0C else 0x6E00)
+            try:
+                plain = sm.unwrap_command(command)
+            except SecureMessagingError:
+                self.state.sm = None  # a bad MAC ends the session
+                return _sw(0x6988)
+            response = self._handle(plain)
+            if self.state.sm is not sm:  # the command changed the keys (e.g. a later CA)
+                return response
+            protected = sm.wrap_response(response, odd_ins=bool(plain.ins & 1))
+            if not command.needs_extended and len(protected.data) > 256:
+                return sm.wrap_response(_sw(0x6700))
+            return protected
+        if sm is not None:
+            self.state.sm = None  # a plain command after access control ends the session
+            return _sw(0x6987)
+        if command.cla != 0x00:
+            return _sw(0x6E00)
+        return self._handle(command)
+
+    def _handle(self, command: CommandAPDU) -> ResponseAPDU:
+        if command.cla & ~0x0C & 0xFF:
+            return _sw(0x6E00)
+        handler = {
+            0xA4: self._select, 0xB0: self._read_binary, 0xB1: self._read_binary,
+            0x84: self._get_challenge, 0x82: self._external_authenticate,
+        }.get(command.ins)
+        if handler is None:
+            return _sw(0x6D00)
+        return handler(command)
+
+    # -- file system ----------------------------------------------------------------------
+
+    def _may_read(self, name: str) -> bool:
+        if name in ("cardaccess", "atrinfo"):
+            return True
+        return not self.config.protect_all or self.state.sm is not None
+
+    def _select(self, command: CommandAPDU) -> ResponseAPDU:
+        if command.p1 == 0x04:
+            if command.data != LDS1_AID:
+                return _sw(0x6A82)
+            self.state.in_lds, self.state.current = True, None
+            return _sw(SW_OK)
+        if len(command.data) != 2 or command.p1 not in (0x00, 0x02):
+            return _sw(0x6A86 if command.p1 not in (0x00, 0x02) else 0x6A87)
+        fid = int.from_bytes(command.data, "big")
+        if fid == 0x3F00 and command.p1 == 0x00:
+            self.state.in_lds, self.state.current = False, None
+            return _sw(SW_OK)
+        table = _LDS_FILES if self.state.in_lds else _MF_FILES
+        name = table.get(fid)
+        if name is None or name not in self.config.files:
+            return _sw(0x6A82)
+        if not self._may_read(name):
+            return _sw(0x6982)
+        self.state.current = name
+        return _sw(SW_OK)
+
+    def _read_binary(self, command: CommandAPDU) -> ResponseAPDU:
+        if command.ne is None:
+            return _sw(0x6700)
+        if command.ins == 0xB0 and command.p1 & 0x80:
+            if command.p1 & 0x60:
+                return _sw(0x6A86)
+            sfis = _LDS_SFIS if self.state.in_lds else _MF_SFIS
+            name = sfis.get(command.p1 & 0x1F)
+            if name is None or name not in self.config.files:
+                return _sw(0x6A82)
+            if not self._may_read(name):
+                return _sw(0x6982)
+            self.state.current = name
+            offset = command.p2
+        elif command.ins == 0xB0:
+            offset = (command.p1 << 8) | command.p2
+        else:
+            try:
+                offset_do = tlv.decode_single(command.data)
+            except TLVError:
+                return _sw(0x6A80)
+            if offset_do.tag != 0x54 or not 1 <= len(offset_do.value) <= 3:
+                return _sw(0x6A80)
+            offset = int.from_bytes(offset_do.value, "big")
+        name = self.state.current
+        if name is None:
+            return _sw(0x6986)
+        content = self.config.files[name]
+        if offset >= len(content):
+            return _sw(0x6B00)
+        if command.ins == 0xB1:
+            # Le counts the whole DO'53'; answer as much as fits.
+            room = command.ne - 2
+            room -= len(tlv.encode_length(room)) - 1
+            chunk = content[offset : offset + max(room, 0)]
+            data = tlv.encode(0x53, chunk)
+            short = offset + len(chunk) < len(content) and len(data) < command.ne
+            return ResponseAPDU(data, 0x6282 if short else SW_OK)
+        chunk = content[offset : offset + command.ne]
+        return ResponseAPDU(chunk, 0x6282 if len(chunk) < command.ne else SW_OK)
+
+    # -- BAC ------------------------------------------------------------------------------
+
+    def _get_challenge(self, command: CommandAPDU) -> ResponseAPDU:
+        if not self.config.bac or self.config.mrz_key is None:
+            return _sw(0x6D00)
+        if command.ne != 8:
+            return _sw(0x6700)
+        self.state.challenge = self.random(8)
+        return ResponseAPDU(self.state.challenge, SW_OK)
+
+    def _external_authenticate(self, command: CommandAPDU) -> ResponseAPDU:
+        if not self.config.bac or self.config.mrz_key is None:
+            return _sw(0x6D00)
+        rnd_ic, self.state.challenge = self.state.challenge, None
+        if rnd_ic is None:
+            return _sw(0x6985)
+        if len(command.data) != 40:
+            return _sw(0x6700)
+        k_enc, k_mac = bac.derive_keys(self.config.mrz_key.kseed)
+        e_ifd, m_ifd = command.data[:32], command.data[32:]
+        if not crypto.equal(crypto.retail_mac(k_mac, crypto.pad(e_ifd)), m_ifd):
+            return _sw(0x6300)
+        plain = crypto.tdes_decrypt(k_enc, e_ifd)
+        rnd_ifd, echoed, k_ifd = plain[:8], plain[8:16], plain[16:]
+        if echoed != rnd_ic:
+            return _sw(0x6300)
+        k_ic = self.random(16)
+        e_ic = crypto.tdes_encrypt(k_enc, rnd_ic + rnd_ifd + k_ic)
+        m_ic = crypto.retail_mac(k_mac, crypto.pad(e_ic))
+        seed = bytes(a ^ b for a, b in zip(k_ifd, k_ic, strict=True))
+        ks_enc, ks_mac = bac.derive_keys(seed)
+        self.state.sm = SecureMessaging(
+            "3DES", ks_enc, ks_mac, int.from_bytes(rnd_ic[4:] + rnd_ifd[4:], "big")
+        )
+        return ResponseAPDU(e_ic + m_ic, SW_OK)
