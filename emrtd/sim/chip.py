@@ -51,6 +51,7 @@ class ChipConfig:
     extended_length: bool = True
     atr: bytes = bytes.fromhex("3B8880010000000000718100F9")
     protect_all: bool = True  # LDS1 files need access control
+    eac_protected: frozenset[str] = frozenset({"dg3", "dg4"})  # need EAC, which we do not offer
 
 
 _MF_FILES = {EF_CARD_ACCESS.fid: "cardaccess", EF_ATR_INFO.fid: "atrinfo"}
@@ -143,6 +144,8 @@ class VirtualChip:
     def _may_read(self, name: str) -> bool:
         if name in ("cardaccess", "atrinfo"):
             return True
+        if name in self.config.eac_protected:
+            return False
         return not self.config.protect_all or self.state.sm is not None
 
     def _select(self, command: CommandAPDU) -> ResponseAPDU:
