@@ -32,7 +32,7 @@ ensure_system_packages() {
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
             "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
         # A pcscd started before the vpcd driver was installed does not know the reader.
-        if pcscd_running; then as_root pkill -x pcscd || true; sleep 0.5; fi
+        as_root pkill -x pcscd 2>/dev/null || true
     fi
 }
 
@@ -70,12 +70,15 @@ ensure_venv() {
 }
 
 pcscd_running() {
-    pgrep -x pcscd >/dev/null 2>&1
+    # A live (non-zombie) pcscd whose socket exists.
+    ps -C pcscd -o stat= 2>/dev/null | grep -qv '^Z' && [ -S /run/pcscd/pcscd.comm ]
 }
 
 ensure_pcscd() {
     if ! pcscd_running; then
         say "starting pcscd"
+        as_root pkill -x pcscd 2>/dev/null || true
+        as_root rm -f /run/pcscd/pcscd.comm /run/pcscd/pcscd.pid
         as_root mkdir -p /run/pcscd
         as_root pcscd || die "could not start pcscd"
     fi
