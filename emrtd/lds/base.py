@@ -3,14 +3,11 @@ conversion of any parser failure into :class:`~emrtd.errors.LDSError`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from .. import tlv
 from ..errors import EmrtdError, LDSError
-
-T = TypeVar("T")
 
 KiB = 1024
 
@@ -69,8 +66,3 @@ def parsing(name: str) -> Iterator[None]:
         raise LDSError(exc.message, step=name) from None
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as exc:
         raise LDSError(f"malformed: {exc}", step=name) from None
-
-
-def guarded(name: str, fn: Callable[[], T]) -> T:
-    with parsing(name):
-        return fn()
