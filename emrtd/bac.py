@@ -29,6 +29,29 @@ def _xor(a: bytes, b: bytes) -> bytes:
     return bytes(x ^ y for x, y in zip(a, b, strict=True))
 
 
+def seal(k_enc: bytes, k_mac: bytes, plain: bytes) -> bytes:
+    """E ‖ M of EXTERNAL AUTHENTICATE (either direction): 3DES-CBC, then the retail MAC."""
+    cryptogram = crypto.tdes_encrypt(k_enc, plain)
+    return cryptogram + crypto.retail_mac(k_mac, crypto.pad(cryptogram))
+
+
+def unseal(k_enc: bytes, k_mac: bytes, data: bytes) -> bytes | None:
+    """The 32-byte plaintext of a 40-byte E ‖ M whose MAC verifies (checked first), else None."""
+    if len(data) != 40:
+        return None
+    cryptogram, mac = data[:32], data[32:]
+    if not crypto.equal(crypto.retail_mac(k_mac, crypto.pad(cryptogram)), mac):
+        return None
+    return crypto.tdes_decrypt(k_enc, cryptogram)
+
+
+def session(k_ifd: bytes, k_ic: bytes, rnd_ic: bytes, rnd_ifd: bytes) -> SecureMessaging:
+    """The SM channel both sides derive (9303-11 §9.7.4): keys from K.IFD ⊕ K.IC, SSC from
+    the low halves of the nonces."""
+    ks_enc, ks_mac = derive_keys(_xor(k_ifd, k_ic))
+    return SecureMessaging("3DES", ks_enc, ks_mac, int.from_bytes(rnd_ic[4:] + rnd_ifd[4:], "big"))
+
+
 def bac(key: MRZKey | bytes, random: RandomSource) -> Exchange[SecureMessaging]:
     """Run BAC; return the secure messaging channel it establishes.
 
@@ -47,23 +70,16 @@ def bac(key: MRZKey | bytes, random: RandomSource) -> Exchange[SecureMessaging]:
         raise AuthenticationError("challenge is not 8 bytes", step="BAC GET CHALLENGE")
 
     rnd_ifd, k_ifd = random(8), random(16)
-    e_ifd = crypto.tdes_encrypt(k_enc, rnd_ifd + rnd_ic + k_ifd)
-    m_ifd = crypto.retail_mac(k_mac, crypto.pad(e_ifd))
-    response = yield CommandAPDU(0x00, 0x82, 0x00, 0x00, e_ifd + m_ifd, ne=40)
+    response = yield CommandAPDU(0x00, 0x82, 0x00, 0x00, seal(k_enc, k_mac, rnd_ifd + rnd_ic + k_ifd),
+                                 ne=40)
     if response.sw in (0x6300, 0x6982) or response.sw & 0xFFF0 == 0x63C0:
         raise AccessKeyError("the chip refused the access key", step="BAC EXTERNAL AUTHENTICATE")
     response.check("BAC EXTERNAL AUTHENTICATE")
     if len(response.data) != 40:
         raise AuthenticationError("response is not 40 bytes", step="BAC EXTERNAL AUTHENTICATE")
-    e_ic, m_ic = response.data[:32], response.data[32:]
-    if not crypto.equal(crypto.retail_mac(k_mac, crypto.pad(e_ic)), m_ic):
+    plain = unseal(k_enc, k_mac, response.data)
+    if plain is None:
         raise AuthenticationError("chip cryptogram MAC is wrong", step="BAC EXTERNAL AUTHENTICATE")
-    plain = crypto.tdes_decrypt(k_enc, e_ic)
     if plain[:8] != rnd_ic or plain[8:16] != rnd_ifd:
         raise AuthenticationError("chip did not echo the nonces", step="BAC EXTERNAL AUTHENTICATE")
-    k_ic = plain[16:32]
-
-    session_seed = _xor(k_ifd, k_ic)
-    ks_enc, ks_mac = derive_keys(session_seed)
-    ssc = int.from_bytes(rnd_ic[4:] + rnd_ifd[4:], "big")
-    return SecureMessaging("3DES", ks_enc, ks_mac, ssc)
+    return session(k_ifd, plain[16:32], rnd_ic, rnd_ifd)

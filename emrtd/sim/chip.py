@@ -24,11 +24,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .. import bac, crypto, tlv
+from .. import bac, tlv
 from ..apdu import CommandAPDU, ResponseAPDU
 from ..errors import APDUError, SecureMessagingError, TLVError
 from ..mrz import MRZKey
-from ..reader import DATA_GROUPS, EF_ATR_INFO, EF_CARD_ACCESS, EF_COM, EF_SOD, LDS1_AID
+from ..reader import DATA_GROUPS, EF, EF_ATR_INFO, EF_CARD_ACCESS, EF_COM, EF_SOD, LDS1_AID
 from ..sm import SecureMessaging
 
 RandomSource = Callable[[int], bytes]
@@ -54,10 +54,13 @@ class ChipConfig:
     eac_protected: frozenset[str] = frozenset({"dg3", "dg4"})  # need EAC, which we do not offer
 
 
-_MF_FILES = {EF_CARD_ACCESS.fid: "cardaccess", EF_ATR_INFO.fid: "atrinfo"}
-_MF_SFIS = {EF_CARD_ACCESS.sfi: "cardaccess", EF_ATR_INFO.sfi: "atrinfo"}
-_LDS_FILES = {EF_COM.fid: "com", EF_SOD.fid: "sod", **{ef.fid: ef.name for ef in DATA_GROUPS.values()}}
-_LDS_SFIS = {EF_COM.sfi: "com", EF_SOD.sfi: "sod", **{ef.sfi: ef.name for ef in DATA_GROUPS.values()}}
+def _index(*efs: EF) -> tuple[dict[int, str], dict[int | None, str]]:
+    """File name by FID and by SFI."""
+    return {ef.fid: ef.name for ef in efs}, {ef.sfi: ef.name for ef in efs}
+
+
+_MF_FILES, _MF_SFIS = _index(EF_CARD_ACCESS, EF_ATR_INFO)
+_LDS_FILES, _LDS_SFIS = _index(EF_COM, EF_SOD, *DATA_GROUPS.values())
 
 
 @dataclass
@@ -124,8 +127,6 @@ class VirtualChip:
         if sm is not None:
             self.state.sm = None  # a plain command after access control ends the session
             return _sw(0x6987)
-        if command.cla != 0x00:
-            return _sw(0x6E00)
         return self._handle(command)
 
     def _handle(self, command: CommandAPDU) -> ResponseAPDU:
@@ -142,7 +143,7 @@ class VirtualChip:
     # -- file system ----------------------------------------------------------------------
 
     def _may_read(self, name: str) -> bool:
-        if name in ("cardaccess", "atrinfo"):
+        if name in _MF_FILES.values():
             return True
         if name in self.config.eac_protected:
             return False
@@ -160,14 +161,17 @@ class VirtualChip:
         if fid == 0x3F00 and command.p1 == 0x00:
             self.state.in_lds, self.state.current = False, None
             return _sw(SW_OK)
-        table = _LDS_FILES if self.state.in_lds else _MF_FILES
-        name = table.get(fid)
+        refused = self._open((_LDS_FILES if self.state.in_lds else _MF_FILES).get(fid))
+        return refused or _sw(SW_OK)
+
+    def _open(self, name: str | None) -> ResponseAPDU | None:
+        """Make ``name`` the current EF; returns the refusal when it cannot be."""
         if name is None or name not in self.config.files:
             return _sw(0x6A82)
         if not self._may_read(name):
             return _sw(0x6982)
         self.state.current = name
-        return _sw(SW_OK)
+        return None
 
     def _read_binary(self, command: CommandAPDU) -> ResponseAPDU:
         if command.ne is None:
@@ -175,13 +179,9 @@ class VirtualChip:
         if command.ins == 0xB0 and command.p1 & 0x80:
             if command.p1 & 0x60:
                 return _sw(0x6A86)
-            sfis = _LDS_SFIS if self.state.in_lds else _MF_SFIS
-            name = sfis.get(command.p1 & 0x1F)
-            if name is None or name not in self.config.files:
-                return _sw(0x6A82)
-            if not self._may_read(name):
-                return _sw(0x6982)
-            self.state.current = name
+            refused = self._open((_LDS_SFIS if self.state.in_lds else _MF_SFIS).get(command.p1 & 0x1F))
+            if refused:
+                return refused
             offset = command.p2
         elif command.ins == 0xB0:
             offset = (command.p1 << 8) | command.p2
@@ -229,19 +229,10 @@ class VirtualChip:
         if len(command.data) != 40:
             return _sw(0x6700)
         k_enc, k_mac = bac.derive_keys(self.config.mrz_key.kseed)
-        e_ifd, m_ifd = command.data[:32], command.data[32:]
-        if not crypto.equal(crypto.retail_mac(k_mac, crypto.pad(e_ifd)), m_ifd):
+        plain = bac.unseal(k_enc, k_mac, command.data)
+        if plain is None or plain[8:16] != rnd_ic:
             return _sw(0x6300)
-        plain = crypto.tdes_decrypt(k_enc, e_ifd)
-        rnd_ifd, echoed, k_ifd = plain[:8], plain[8:16], plain[16:]
-        if echoed != rnd_ic:
-            return _sw(0x6300)
+        rnd_ifd, k_ifd = plain[:8], plain[16:]
         k_ic = self.random(16)
-        e_ic = crypto.tdes_encrypt(k_enc, rnd_ic + rnd_ifd + k_ic)
-        m_ic = crypto.retail_mac(k_mac, crypto.pad(e_ic))
-        seed = bytes(a ^ b for a, b in zip(k_ifd, k_ic, strict=True))
-        ks_enc, ks_mac = bac.derive_keys(seed)
-        self.state.sm = SecureMessaging(
-            "3DES", ks_enc, ks_mac, int.from_bytes(rnd_ic[4:] + rnd_ifd[4:], "big")
-        )
-        return ResponseAPDU(e_ic + m_ic, SW_OK)
+        self.state.sm = bac.session(k_ifd, k_ic, rnd_ic, rnd_ifd)
+        return ResponseAPDU(bac.seal(k_enc, k_mac, rnd_ic + rnd_ifd + k_ic), SW_OK)
