@@ -1,4 +1,4 @@
-"""A virtual eMRTD chip: ISO 7816-4 file system, BAC, and enforced secure messaging.
+"""A virtual eMRTD chip: ISO 7816-4 file system, BAC, PACE, CA, AA and enforced secure messaging.
 
 It answers :class:`~emrtd.apdu.CommandAPDU` objects (or raw bytes) as a strict passport would:
 
@@ -9,6 +9,9 @@ It answers :class:`~emrtd.apdu.CommandAPDU` objects (or raw bytes) as a strict p
   DO'54' offsets (``B1``), short and extended length (extended can be switched off: an
   extended APDU then gets ``6700``);
 * BAC (GET CHALLENGE, EXTERNAL AUTHENTICATE); a wrong key gets ``6300``;
+* PACE (MSE:Set AT, four GENERAL AUTHENTICATE) with every mapping, Chip Authentication v1
+  (MSE:Set KAT, or MSE:Set AT + GENERAL AUTHENTICATE) and Active Authentication (INTERNAL
+  AUTHENTICATE); see :mod:`emrtd.sim.auth`. EF.CardSecurity is readable after PACE;
 * after access control every command must be protected: a plain or badly MACed command is
   answered ``6987``/``6988`` in the clear and ends the SM session, as real chips do;
 * status words: ``6A82`` file not found, ``6982`` security status not satisfied, ``6B00``
@@ -28,8 +31,10 @@ from .. import bac, tlv
 from ..apdu import CommandAPDU, ResponseAPDU
 from ..errors import APDUError, SecureMessagingError, TLVError
 from ..mrz import MRZKey
-from ..reader import DATA_GROUPS, EF, EF_ATR_INFO, EF_CARD_ACCESS, EF_COM, EF_SOD, LDS1_AID
+from ..reader import DATA_GROUPS, EF, EF_ATR_INFO, EF_CARD_ACCESS, EF_CARD_SECURITY, EF_COM, EF_SOD, LDS1_AID
 from ..sm import SecureMessaging
+from . import auth
+from .auth import AuthKeys
 
 RandomSource = Callable[[int], bytes]
 
@@ -46,12 +51,16 @@ class ChipConfig:
     …) for the LDS1 application and ``cardaccess``/``atrinfo`` for the MF."""
 
     files: dict[str, bytes]
-    mrz_key: MRZKey | None = None
-    bac: bool = True
+    keys: AuthKeys = field(default_factory=AuthKeys)
+    bac: bool = True  # offer BAC (needs keys.mrz_key); PACE is offered when keys.pace is set
     extended_length: bool = True
     atr: bytes = bytes.fromhex("3B8880010000000000718100F9")
     protect_all: bool = True  # LDS1 files need access control
     eac_protected: frozenset[str] = frozenset({"dg3", "dg4"})  # need EAC, which we do not offer
+
+    @property
+    def mrz_key(self) -> MRZKey | None:
+        return self.keys.mrz_key
 
 
 def _index(*efs: EF) -> tuple[dict[int, str], dict[int | None, str]]:
@@ -59,7 +68,7 @@ def _index(*efs: EF) -> tuple[dict[int, str], dict[int | None, str]]:
     return {ef.fid: ef.name for ef in efs}, {ef.sfi: ef.name for ef in efs}
 
 
-_MF_FILES, _MF_SFIS = _index(EF_CARD_ACCESS, EF_ATR_INFO)
+_MF_FILES, _MF_SFIS = _index(EF_CARD_ACCESS, EF_ATR_INFO, EF_CARD_SECURITY)
 _LDS_FILES, _LDS_SFIS = _index(EF_COM, EF_SOD, *DATA_GROUPS.values())
 
 
@@ -69,6 +78,7 @@ class _State:
     current: str | None = None
     sm: SecureMessaging | None = None
     challenge: bytes | None = None
+    auth: auth.AuthState = field(default_factory=auth.AuthState)
     log: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
@@ -118,23 +128,32 @@ class VirtualChip:
                 self.state.sm = None  # a bad MAC ends the session
                 return _sw(0x6988)
             response = self._handle(plain)
-            if self.state.sm is not sm:  # the command changed the keys (e.g. a later CA)
-                return response
             protected = sm.wrap_response(response, odd_ins=bool(plain.ins & 1))
             if not command.needs_extended and len(protected.data) > 256:
-                return sm.wrap_response(_sw(0x6700))
+                protected = sm.wrap_response(_sw(0x6700))
+            self._switch_keys()  # CA answers under the old keys, then the new ones apply
             return protected
         if sm is not None:
             self.state.sm = None  # a plain command after access control ends the session
             return _sw(0x6987)
-        return self._handle(command)
+        response = self._handle(command)
+        self._switch_keys()  # PACE's last GENERAL AUTHENTICATE answers in the clear
+        return response
+
+    def _switch_keys(self) -> None:
+        next_sm, self.state.auth.next_sm = self.state.auth.next_sm, None
+        if next_sm is not None:
+            self.state.sm = next_sm
 
     def _handle(self, command: CommandAPDU) -> ResponseAPDU:
-        if command.cla & ~0x0C & 0xFF:
+        chaining = 0x10 if command.ins == 0x86 else 0x00  # only PACE chains its commands
+        if command.cla & ~(0x0C | chaining) & 0xFF:
             return _sw(0x6E00)
         handler = {
             0xA4: self._select, 0xB0: self._read_binary, 0xB1: self._read_binary,
             0x84: self._get_challenge, 0x82: self._external_authenticate,
+            0x22: self._manage_security_environment, 0x86: self._general_authenticate,
+            0x88: self._internal_authenticate,
         }.get(command.ins)
         if handler is None:
             return _sw(0x6D00)
@@ -143,6 +162,8 @@ class VirtualChip:
     # -- file system ----------------------------------------------------------------------
 
     def _may_read(self, name: str) -> bool:
+        if name == EF_CARD_SECURITY.name:
+            return self.state.sm is not None and self.state.auth.pace_done is not None
         if name in _MF_FILES.values():
             return True
         if name in self.config.eac_protected:
@@ -213,21 +234,26 @@ class VirtualChip:
     # -- BAC ------------------------------------------------------------------------------
 
     def _get_challenge(self, command: CommandAPDU) -> ResponseAPDU:
-        if not self.config.bac or self.config.mrz_key is None:
+        if not self._offers_bac:
             return _sw(0x6D00)
         if command.ne != 8:
             return _sw(0x6700)
         self.state.challenge = self.random(8)
         return ResponseAPDU(self.state.challenge, SW_OK)
 
+    @property
+    def _offers_bac(self) -> bool:
+        return self.config.bac and self.config.mrz_key is not None
+
     def _external_authenticate(self, command: CommandAPDU) -> ResponseAPDU:
-        if not self.config.bac or self.config.mrz_key is None:
+        if not self._offers_bac:
             return _sw(0x6D00)
         rnd_ic, self.state.challenge = self.state.challenge, None
         if rnd_ic is None:
             return _sw(0x6985)
         if len(command.data) != 40:
             return _sw(0x6700)
+        assert self.config.mrz_key is not None
         k_enc, k_mac = bac.derive_keys(self.config.mrz_key.kseed)
         plain = bac.unseal(k_enc, k_mac, command.data)
         if plain is None or plain[8:16] != rnd_ic:
@@ -236,3 +262,36 @@ class VirtualChip:
         k_ic = self.random(16)
         self.state.sm = bac.session(k_ifd, k_ic, rnd_ic, rnd_ifd)
         return ResponseAPDU(bac.seal(k_enc, k_mac, rnd_ic + rnd_ifd + k_ic), SW_OK)
+
+    # -- PACE, Chip Authentication, Active Authentication ----------------------------------
+
+    def _manage_security_environment(self, command: CommandAPDU) -> ResponseAPDU:
+        keys, state = self.config.keys, self.state.auth
+        p1p2 = (command.p1 << 8) | command.p2
+        if p1p2 == 0xC1A4:
+            if not keys.pace or self.state.sm is not None:
+                return _sw(0x6985 if keys.pace else 0x6A81)
+            return auth.pace_set_at(keys, state, command)
+        if p1p2 in (0x41A4, 0x41A6):
+            if self.state.sm is None:
+                return _sw(0x6982)
+            if not keys.ca_keys:
+                return _sw(0x6A81)
+            if p1p2 == 0x41A6:
+                return auth.ca_set_kat(keys, state, command)
+            return auth.ca_set_at(keys, state, command)
+        return _sw(0x6A86)
+
+    def _general_authenticate(self, command: CommandAPDU) -> ResponseAPDU:
+        if command.p1 != 0 or command.p2 != 0:
+            return _sw(0x6A86)
+        if self.state.auth.pace is not None:
+            return auth.pace_general_authenticate(self.config.keys, self.state.auth, command, self.random)
+        if self.state.auth.ca_key is not None and self.state.sm is not None:
+            return auth.ca_general_authenticate(self.state.auth, command)
+        return _sw(0x6985)
+
+    def _internal_authenticate(self, command: CommandAPDU) -> ResponseAPDU:
+        if self.state.sm is None and self.config.protect_all:
+            return _sw(0x6982)
+        return auth.internal_authenticate(self.config.keys, command, self.random)

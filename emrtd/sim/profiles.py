@@ -11,6 +11,7 @@ from importlib import resources
 
 from ..errors import EmrtdError
 from ..lds import dg1
+from .auth import AuthKeys
 from .chip import ChipConfig
 
 PROFILES = ("bsi", "bsi-short")
@@ -28,4 +29,4 @@ def load(name: str) -> ChipConfig:
         raise EmrtdError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
     files = _bsi_files()
     key = dg1.parse(files["dg1"]).mrz.access_key
-    return ChipConfig(files=files, mrz_key=key, bac=True, extended_length=name == "bsi")
+    return ChipConfig(files=files, keys=AuthKeys(mrz_key=key), bac=True, extended_length=name == "bsi")

@@ -12,6 +12,7 @@ from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.errors import AccessKeyError, StatusWordError
 from emrtd.mrz import MRZKey
 from emrtd.sim import profiles
+from emrtd.sim.auth import AuthKeys
 from emrtd.sim.chip import ChipConfig, VirtualChip
 from emrtd.sim.vpcd import VpcdSession
 from emrtd.testing import fixed_random
@@ -38,7 +39,7 @@ def connect(chip: VirtualChip) -> tuple[VirtualChip, object]:
 
 def test_appendix_d_chip_side() -> None:
     """With App. D's RND.IC and K.IC the chip answers EXTERNAL AUTHENTICATE byte for byte."""
-    chip = VirtualChip(ChipConfig(files={"com": b"\x60\x00"}, mrz_key=APPENDIX_D_KEY),
+    chip = VirtualChip(ChipConfig(files={"com": b"\x60\x00"}, keys=AuthKeys(mrz_key=APPENDIX_D_KEY)),
                        fixed_random("4608F91988702212", "0B4F80323EB3191CB04970CB4052790B"))
     assert send(chip, "0084000008") == "4608F919887022129000"
     reply = send(chip, "0082000028"
@@ -51,7 +52,7 @@ def test_appendix_d_chip_side() -> None:
 
 def test_appendix_d4_select_answer() -> None:
     """After App. D BAC the chip answers the protected SELECT EF.COM as in D.4."""
-    chip = VirtualChip(ChipConfig(files={"com": b"\x60\x00"}, mrz_key=APPENDIX_D_KEY),
+    chip = VirtualChip(ChipConfig(files={"com": b"\x60\x00"}, keys=AuthKeys(mrz_key=APPENDIX_D_KEY)),
                        fixed_random("4608F91988702212", "0B4F80323EB3191CB04970CB4052790B"))
     send(chip, "00A4040C07A0000002471001")
     send(chip, "0084000008")

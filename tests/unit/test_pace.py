@@ -1,0 +1,215 @@
+"""PACE against ICAO 9303-11 App. G.1 (ECDH-GM, both sides byte for byte) and H.1 (ECDH-IM),
+and every mapping/cipher/group combination run between our terminal and the virtual chip."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from emrtd import ecmath, exchange, pace
+from emrtd.apdu import CommandAPDU, ResponseAPDU
+from emrtd.errors import AccessKeyError, CryptoError, UnsupportedAlgorithmError
+from emrtd.lds.dg14 import parse_card_access
+from emrtd.lds.securityinfos import PACEInfo
+from emrtd.mrz import CANKey, MRZKey
+from emrtd.sim.auth import AuthKeys
+from emrtd.sim.chip import ChipConfig, VirtualChip
+from emrtd.testing import fixed_random
+
+# 9303-11 App. G.1 (vectors file §2.4)
+G1_CARD_ACCESS = "31143012060A04007F0007020204020202010202010D"
+G1_KEY = MRZKey("T22000129", "640812", "101031")
+G1_NONCE = "3F00C4D39D153F2B2A214A078D899B22"
+G1_TERMINAL_MAP_SK = "7F4EF07B9EA82FD78AD689B38D0BC78CF21F249D953BC46F4C6E19259C010F99"
+G1_CHIP_MAP_SK = "498FF49756F2DC1587840041839A85982BE7761D14715FB091EFA7BCE9058560"
+G1_TERMINAL_EPH_SK = "A73FB703AC1436A18E0CFA5ABB3F7BEC7A070E7A6788486BEE230C4A22762595"
+G1_CHIP_EPH_SK = "107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A"
+G1_CHIP_MAP_X = "824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F57"
+G1_CHIP_EPH_X = "9E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB"
+
+
+def g1_info() -> PACEInfo:
+    return parse_card_access(bytes.fromhex(G1_CARD_ACCESS)).pace[0]
+
+
+def link(chip: VirtualChip):  # type: ignore[no-untyped-def]
+    def transmit(command: CommandAPDU) -> ResponseAPDU:
+        return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+    return transmit
+
+
+def test_g1_password_key_and_encrypted_nonce() -> None:
+    """K_π and z = E(K_π, s) are App. G.1's."""
+    info = g1_info()
+    k_pi = pace.password_key(G1_KEY.pace_secret, info)
+    assert k_pi.hex().upper() == "89DED1B26624EC1E634C1989302849DD"
+    assert pace.encrypt_nonce(k_pi, bytes.fromhex(G1_NONCE), info).hex().upper() == \
+        "95A3A016522EE98D01E76CB6B98B42C3"
+
+
+def test_g1_mapping_secret_keys_and_tokens() -> None:
+    """Generic mapping, shared secret, session keys and both tokens are App. G.1's."""
+    info = g1_info()
+    base = pace.domain(info)
+    assert isinstance(base, pace.ECDomain)
+    chip_map = base.public_key(int(G1_CHIP_MAP_SK, 16))
+    assert chip_map[1:33].hex().upper() == G1_CHIP_MAP_X
+    terminal_map = base.public_key(int(G1_TERMINAL_MAP_SK, 16))
+    assert terminal_map[1:5].hex().upper() == "7ACF3EFC"
+    mapped = base.map_generic(bytes.fromhex(G1_NONCE), int(G1_TERMINAL_MAP_SK, 16), chip_map, "test")
+    assert format(mapped.generator[0], "064X") == \
+        "8CED63C91426D4F0EB1435E7CB1D74A46723A0AF21C89634F65A9AE87A9265E2"
+    assert format(mapped.generator[1], "064X") == \
+        "8C879506743F8611AC33645C5B985C80B5F09A0B83407C1B6A4D857AE76FE522"
+    chip_eph = mapped.public_key(int(G1_CHIP_EPH_SK, 16))
+    assert chip_eph[1:33].hex().upper() == G1_CHIP_EPH_X
+    terminal_eph = mapped.public_key(int(G1_TERMINAL_EPH_SK, 16))
+    secret = mapped.secret(int(G1_TERMINAL_EPH_SK, 16), chip_eph, "test")
+    assert secret.hex().upper() == "28768D20701247DAE81804C9E780EDE582A9996DB4A315020B2733197DB84925"
+    ks_enc, ks_mac = pace.session_keys(secret, info)
+    assert ks_enc.hex().upper() == "F5F0E35C0D7161EE6724EE513A0D9A7F"
+    assert ks_mac.hex().upper() == "FE251C7858B356B24514B3BD5F4297D1"
+    assert pace.auth_token(ks_mac, info, 0x86, chip_eph).hex().upper() == "C2B0BD78D94BA866"
+    assert pace.auth_token(ks_mac, info, 0x86, terminal_eph).hex().upper() == "3ABB9674BCE93C08"
+
+
+def test_g1_chip_side_byte_for_byte() -> None:
+    """Driven with App. G.1's terminal APDUs and its nonce and keys, the chip answers as G.1."""
+    info = g1_info()
+    chip = VirtualChip(
+        ChipConfig(files={"com": b"\x60\x00"}, keys=AuthKeys(mrz_key=G1_KEY, pace=(info,))),
+        fixed_random(G1_NONCE, G1_CHIP_MAP_SK, G1_CHIP_EPH_SK),
+    )
+    base = pace.domain(info)
+    assert isinstance(base, pace.ECDomain)
+
+    def send(hexstr: str) -> str:
+        return chip.transmit(bytes.fromhex(hexstr)).hex().upper()
+
+    assert send("0022C1A40F800A04007F00070202040202830101") == "9000"
+    assert send("10860000027C0000") == "7C12801095A3A016522EE98D01E76CB6B98B42C39000"
+    terminal_map = base.public_key(int(G1_TERMINAL_MAP_SK, 16)).hex().upper()
+    reply = send("1086000045" "7C43" "8141" + terminal_map + "00")
+    assert reply.startswith("7C438241" "04" + G1_CHIP_MAP_X) and reply.endswith("9000")
+    mapped = base.map_generic(bytes.fromhex(G1_NONCE), int(G1_TERMINAL_MAP_SK, 16),
+                              bytes.fromhex(reply[8:-4]), "test")
+    terminal_eph = mapped.public_key(int(G1_TERMINAL_EPH_SK, 16)).hex().upper()
+    reply = send("1086000045" "7C43" "8341" + terminal_eph + "00")
+    assert reply.startswith("7C438441" "04" + G1_CHIP_EPH_X) and reply.endswith("9000")
+    assert send("008600000C7C0A8508C2B0BD78D94BA86600") == "7C0A86083ABB9674BCE93C089000"
+    assert chip.state.sm is not None and chip.state.sm.ks_enc.hex().upper() == \
+        "F5F0E35C0D7161EE6724EE513A0D9A7F" and chip.state.sm.ssc == 0
+
+
+def test_g1_terminal_against_chip_with_g1_randomness() -> None:
+    """Our terminal with G.1's keys against the chip with G.1's nonce ends with G.1's keys."""
+    info = g1_info()
+    chip = VirtualChip(ChipConfig(files={"com": b"\x60\x00"}, keys=AuthKeys(mrz_key=G1_KEY, pace=(info,))),
+                       fixed_random(G1_NONCE, G1_CHIP_MAP_SK, G1_CHIP_EPH_SK))
+    result = exchange.run(pace.pace(info, G1_KEY, fixed_random(G1_TERMINAL_MAP_SK, G1_TERMINAL_EPH_SK)),
+                          link(chip))
+    assert result.sm.ks_enc.hex().upper() == "F5F0E35C0D7161EE6724EE513A0D9A7F"
+    assert result.sm.ks_mac.hex().upper() == "FE251C7858B356B24514B3BD5F4297D1"
+
+
+def test_h1_integrated_mapping() -> None:
+    """R_p(s, t) and the encoded generator G~ are App. H.1's (ECDH-IM, brainpoolP256r1)."""
+    info = PACEInfo(pace.protocol_oid("ECDH", "IM", "AES", 16), 2, 13, "ECDH", "IM", "AES", 16)
+    base = pace.domain(info)
+    value = pace.pseudo_random(bytes.fromhex("2923BE84E16CD6AE529049F1F1BBE9EB"),
+                               bytes.fromhex("5DD4CBFC96F5453B130D890A1CDBAE32"), base.prime, info)
+    assert format(value, "064X") == "A2F8FF2DF50E52C6599F386ADCB595D229F6A167ADE2BE5F2C3296ADD5B7430E"
+    mapped = base.map_integrated(value)
+    assert isinstance(mapped, pace.ECDomain)
+    assert format(mapped.generator[0], "064X") == \
+        "8E82D31559ED0FDE92A4D0498ADD3C23BABA94FB77691E31E90AEA77FB17D427"
+
+
+COMBINATIONS = [
+    ("ECDH", "GM", "AES", 16, 12), ("ECDH", "GM", "AES", 24, 15), ("ECDH", "GM", "AES", 32, 18),
+    ("ECDH", "GM", "AES", 16, 13), ("ECDH", "GM", "AES", 24, 16), ("ECDH", "GM", "AES", 32, 17),
+    ("ECDH", "GM", "3DES", 16, 13), ("ECDH", "GM", "AES", 16, 11),
+    ("DH", "GM", "AES", 16, 0), ("DH", "GM", "3DES", 16, 1), ("DH", "GM", "AES", 32, 2),
+    ("ECDH", "IM", "AES", 16, 13), ("ECDH", "IM", "AES", 32, 12), ("ECDH", "IM", "3DES", 16, 13),
+    ("DH", "IM", "AES", 16, 0),
+    ("ECDH", "CAM", "AES", 16, 13), ("ECDH", "CAM", "AES", 32, 12),
+]
+
+
+def pace_chip(info: PACEInfo, key: MRZKey | CANKey, cam_key: int | None = None) -> VirtualChip:
+    keys = AuthKeys(mrz_key=G1_KEY, can=CANKey("123456"), pace=(info,), cam_key=cam_key)
+    return VirtualChip(ChipConfig(files={"com": b"\x60\x03\x01\x02\x03"}, keys=keys))
+
+
+@pytest.mark.parametrize(("agreement", "mapping", "cipher", "length", "param"), COMBINATIONS)
+def test_round_trip(agreement: str, mapping: str, cipher: str, length: int, param: int) -> None:
+    """Terminal and chip agree on keys, and the chip then answers SM-protected reads."""
+    info = PACEInfo(pace.protocol_oid(agreement, mapping, cipher, length), 2, param,
+                    agreement, mapping, cipher, length)  # type: ignore[arg-type]
+    base = pace.domain(info)
+    cam_key = base.private_key(os.urandom) if mapping == "CAM" else None
+    chip = pace_chip(info, G1_KEY, cam_key)
+    transmit = link(chip)
+    result = exchange.run(pace.pace(info, CANKey("123456"), os.urandom), transmit)
+    assert chip.state.sm is not None and result.sm.ks_mac == chip.state.sm.ks_mac
+    response = exchange.run(exchange.transmit(CommandAPDU(0x00, 0xA4, 0x04, 0x0C, bytes.fromhex("A0000002471001")),
+                                              result.sm), transmit)
+    assert response.ok
+    if mapping == "CAM":
+        assert isinstance(base, pace.ECDomain) and cam_key is not None
+        static_public = base.public_key(cam_key)
+        assert pace.verify_chip_authentication_data(result, static_public)
+        other = base.public_key(base.private_key(os.urandom))
+        assert not pace.verify_chip_authentication_data(result, other)
+
+
+def test_wrong_password_is_an_access_key_error() -> None:
+    """A wrong MRZ fails the chip's token check (6300) and raises AccessKeyError."""
+    info = g1_info()
+    chip = pace_chip(info, G1_KEY)
+    with pytest.raises(AccessKeyError):
+        exchange.run(pace.pace(info, MRZKey("T22000129", "640812", "111031"), os.urandom), link(chip))
+    assert chip.state.sm is None
+
+
+def test_chip_refuses_unknown_protocol_and_missing_password() -> None:
+    """MSE:Set AT with an unoffered OID gets 6A80; a password the chip lacks gets 6A88."""
+    info = g1_info()
+    chip = VirtualChip(ChipConfig(files={}, keys=AuthKeys(mrz_key=G1_KEY, pace=(info,))))
+    other = pace.mse_set_at(PACEInfo(pace.protocol_oid("DH", "GM", "AES", 16), 2, 0, "DH", "GM", "AES", 16), 1)
+    assert chip.transmit(other.to_bytes()) == b"\x6a\x80"
+    assert chip.transmit(pace.mse_set_at(info, 2).to_bytes()) == b"\x6a\x88"
+    assert chip.transmit(bytes.fromhex("10860000027C0000")) == b"\x69\x85"
+
+
+def test_chip_rejects_a_point_off_the_curve() -> None:
+    """A mapping key that is not on the curve ends PACE with 6A80."""
+    info = g1_info()
+    chip = pace_chip(info, G1_KEY)
+    chip.transmit(pace.mse_set_at(info, 1).to_bytes())
+    chip.transmit(bytes.fromhex("10860000027C0000"))
+    bogus = b"\x04" + bytes(63) + b"\x01"
+    reply = chip.transmit(pace.general_authenticate(0x81, bogus).to_bytes())
+    assert reply == b"\x6a\x80"
+
+
+def test_choose_prefers_cam_then_gm() -> None:
+    """choose() takes CAM over GM over IM and skips unknown domain parameters."""
+    def make(mapping: str, param: int) -> PACEInfo:
+        return PACEInfo(pace.protocol_oid("ECDH", mapping, "AES", 16), 2, param, "ECDH", mapping, "AES", 16)  # type: ignore[arg-type]
+    assert pace.choose([make("IM", 13), make("GM", 13), make("CAM", 13)]).mapping == "CAM"
+    assert pace.choose([make("IM", 13), make("GM", 99)]).mapping == "IM"
+    with pytest.raises(UnsupportedAlgorithmError):
+        pace.choose([make("GM", 99)])
+
+
+def test_point_encoding_lands_on_the_curve() -> None:
+    """f_G maps field elements to curve points for every p = 3 mod 4 curve we know."""
+    from emrtd import curves
+    for curve in curves.CURVES:
+        if curve.p % 4 == 3:
+            point = ecmath.encode_to_curve(curve, 0x1234567890ABCDEF)
+            assert curve.contains(*point)
+    with pytest.raises(CryptoError):
+        ecmath.decode(curves.by_name("brainpoolP256r1"), b"\x04" + bytes(64), "x")
