@@ -67,7 +67,8 @@ def internal_authenticate(challenge: bytes, sm: SecureMessaging | None) -> Excha
 # -- RSA, ISO/IEC 9796-2 scheme 1 ---------------------------------------------------------
 
 
-def sign_rsa(key: rsa.RSAPrivateKey, challenge: bytes, random: RandomSource, hash_name: str = "sha1") -> bytes:
+def sign_rsa(key: rsa.RSAPrivateKey, challenge: bytes, random: RandomSource,
+             hash_name: str = "sha1") -> bytes:
     """The chip's signature: F^d mod n with F = 6A ‖ M1 ‖ H(M1 ‖ challenge) ‖ trailer."""
     numbers = key.private_numbers()
     n, d = numbers.public_numbers.n, numbers.d
@@ -105,7 +106,8 @@ def recover_rsa(key: rsa.RSAPublicKey, signature: bytes) -> tuple[bytes, str, by
     digest_size = hashlib.new(hash_name).digest_size
     if size < 1 + digest_size + trailer:
         raise VerificationError("modulus too small for the hash", step=STEP)
-    return data[1 : size - digest_size - trailer], hash_name, data[size - digest_size - trailer : size - trailer]
+    end = size - digest_size - trailer
+    return data[1:end], hash_name, data[end : size - trailer]
 
 
 # -- ECDSA --------------------------------------------------------------------------------

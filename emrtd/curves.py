@@ -163,13 +163,15 @@ CURVES: tuple[Curve, ...] = (
 )
 
 BY_NAME = {curve.name: curve for curve in CURVES}
+_BY_LOWER_NAME = {curve.name.lower(): curve for curve in CURVES}
 BY_PACE_ID = {curve.pace_id: curve for curve in CURVES if curve.pace_id is not None}
 
 
 def by_name(name: str) -> Curve:
+    """A curve by its name, case-insensitively (asn1crypto writes ``brainpoolp256r1``)."""
     aliases = {"prime256v1": "secp256r1", "prime192v1": "secp192r1"}
     try:
-        return BY_NAME[aliases.get(name, name)]
+        return _BY_LOWER_NAME[aliases.get(name.lower(), name.lower())]
     except KeyError:
         raise UnsupportedAlgorithmError(f"unknown curve {name}") from None
 

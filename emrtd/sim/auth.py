@@ -179,7 +179,8 @@ def _pace_step(keys: AuthKeys, state: AuthState, run: _PACERun, objects: dict[in
             raise CryptoError("chip has no CAM key")
         n = run.base.curve.n
         chip_data = run.map_private * pow(keys.cam_key, -1, n) % n
-        data += tlv.encode(0x8A, pace.encrypt_chip_data(ks_enc, chip_data.to_bytes(run.base.curve.size, "big")))
+        encoded = chip_data.to_bytes(run.base.curve.size, "big")
+        data += tlv.encode(0x8A, pace.encrypt_chip_data(ks_enc, encoded))
     state.pace = None
     state.pace_done = info
     state.next_sm = pace.new_channel(ks_enc, ks_mac, info)

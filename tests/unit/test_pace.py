@@ -153,8 +153,8 @@ def test_round_trip(agreement: str, mapping: str, cipher: str, length: int, para
     transmit = link(chip)
     result = exchange.run(pace.pace(info, CANKey("123456"), os.urandom), transmit)
     assert chip.state.sm is not None and result.sm.ks_mac == chip.state.sm.ks_mac
-    response = exchange.run(exchange.transmit(CommandAPDU(0x00, 0xA4, 0x04, 0x0C, bytes.fromhex("A0000002471001")),
-                                              result.sm), transmit)
+    select = CommandAPDU(0x00, 0xA4, 0x04, 0x0C, bytes.fromhex("A0000002471001"))
+    response = exchange.run(exchange.transmit(select, result.sm), transmit)
     assert response.ok
     if mapping == "CAM":
         assert isinstance(base, pace.ECDomain) and cam_key is not None
@@ -177,7 +177,8 @@ def test_chip_refuses_unknown_protocol_and_missing_password() -> None:
     """MSE:Set AT with an unoffered OID gets 6A80; a password the chip lacks gets 6A88."""
     info = g1_info()
     chip = VirtualChip(ChipConfig(files={}, keys=AuthKeys(mrz_key=G1_KEY, pace=(info,))))
-    other = pace.mse_set_at(PACEInfo(pace.protocol_oid("DH", "GM", "AES", 16), 2, 0, "DH", "GM", "AES", 16), 1)
+    dh_info = PACEInfo(pace.protocol_oid("DH", "GM", "AES", 16), 2, 0, "DH", "GM", "AES", 16)
+    other = pace.mse_set_at(dh_info, 1)
     assert chip.transmit(other.to_bytes()) == b"\x6a\x80"
     assert chip.transmit(pace.mse_set_at(info, 2).to_bytes()) == b"\x6a\x88"
     assert chip.transmit(bytes.fromhex("10860000027C0000")) == b"\x69\x85"
