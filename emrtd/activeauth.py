@@ -53,11 +53,25 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 STEP = "AA INTERNAL AUTHENTICATE"
 
 
-def internal_authenticate(challenge: bytes, sm: SecureMessaging | None) -> Exchange[bytes]:
-    """Send INTERNAL AUTHENTICATE with an 8-byte challenge; return the chip's signature."""
+def expected_length(public_key: pubkey.PublicKey) -> int:
+    """The signature length a DG15 key gives: the modulus, or 2·|n| for ECDSA."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return (public_key.key_size + 7) // 8
+    if isinstance(public_key, pubkey.ECPublicKey):
+        return 2 * ((public_key.curve.n.bit_length() + 7) // 8)
+    raise UnsupportedAlgorithmError("DG15 key is neither RSA nor EC", step=STEP)
+
+
+def internal_authenticate(challenge: bytes, sm: SecureMessaging | None, *,
+                          signature_length: int = 256) -> Exchange[bytes]:
+    """Send INTERNAL AUTHENTICATE with an 8-byte challenge; return the chip's signature.
+
+    ``signature_length`` (see :func:`expected_length`) decides Le: signatures that do not
+    fit a short protected response (RSA-2048 and up) are asked for with extended length."""
     if len(challenge) != 8:
         raise AuthenticationError("the challenge must be 8 bytes", step=STEP)
-    response = yield from transmit(CommandAPDU(0x00, 0x88, 0x00, 0x00, challenge, ne=256), sm)
+    ne = 256 if signature_length <= 223 or sm is None and signature_length <= 256 else 65536
+    response = yield from transmit(CommandAPDU(0x00, 0x88, 0x00, 0x00, challenge, ne=ne), sm)
     response.check(STEP)
     if not response.data:
         raise AuthenticationError("the chip returned no signature", step=STEP)

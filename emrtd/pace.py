@@ -285,10 +285,11 @@ def mse_set_at(info: PACEInfo, password_reference: int) -> CommandAPDU:
     return CommandAPDU(0x00, 0x22, 0xC1, 0xA4, data)
 
 
-def general_authenticate(tag: int | None, data: bytes, *, last: bool = False) -> CommandAPDU:
+def general_authenticate(tag: int | None, data: bytes, *, last: bool = False,
+                         ne: int = 256) -> CommandAPDU:
     """GENERAL AUTHENTICATE with dynamic authentication data ``7C {tag data}``."""
     inner = b"" if tag is None else tlv.encode(tag, data)
-    return CommandAPDU(0x00 if last else 0x10, 0x86, 0x00, 0x00, tlv.encode(0x7C, inner), ne=256)
+    return CommandAPDU(0x00 if last else 0x10, 0x86, 0x00, 0x00, tlv.encode(0x7C, inner), ne=ne)
 
 
 def dynamic_data(data: bytes, step: str) -> dict[int, bytes]:
@@ -351,6 +352,8 @@ def pace(info: PACEInfo, key: AccessKey, random: RandomSource) -> Exchange[PACER
     """
     base = domain(info)
     k_pi = password_key(key.pace_secret, info)
+    # 2048-bit DH keys do not fit short APDUs: ask for extended length when keys exceed 120 bytes
+    ne = 65536 if len(base.public_key(1)) > 120 else 256
 
     _check((yield mse_set_at(info, key.password_reference)), "PACE MSE:Set AT")
 
@@ -362,7 +365,7 @@ def pace(info: PACEInfo, key: AccessKey, random: RandomSource) -> Exchange[PACER
     if info.mapping in ("GM", "CAM"):
         map_private = base.private_key(random)
         sent = base.public_key(map_private)
-        objects = dynamic_data(_check((yield general_authenticate(0x81, sent)), step), step)
+        objects = dynamic_data(_check((yield general_authenticate(0x81, sent, ne=ne)), step), step)
         chip_map_public = _field(objects, 0x82, step)
         if chip_map_public == sent:
             raise AuthenticationError("chip echoed the terminal's mapping key", step=step)
@@ -376,7 +379,7 @@ def pace(info: PACEInfo, key: AccessKey, random: RandomSource) -> Exchange[PACER
     step = "PACE GA3 (key agreement)"
     private = mapped.private_key(random)
     public = mapped.public_key(private)
-    objects = dynamic_data(_check((yield general_authenticate(0x83, public)), step), step)
+    objects = dynamic_data(_check((yield general_authenticate(0x83, public, ne=ne)), step), step)
     chip_public = _field(objects, 0x84, step)
     if chip_public == public:
         raise AuthenticationError("chip's ephemeral key equals the terminal's", step=step)

@@ -128,8 +128,10 @@ class VirtualChip:
                 self.state.sm = None  # a bad MAC ends the session
                 return _sw(0x6988)
             response = self._handle(plain)
+            ssc = sm.ssc
             protected = sm.wrap_response(response, odd_ins=bool(plain.ins & 1))
             if not command.needs_extended and len(protected.data) > 256:
+                sm.ssc = ssc  # answer "wrong length" instead, under the same counter
                 protected = sm.wrap_response(_sw(0x6700))
             self._switch_keys()  # CA answers under the old keys, then the new ones apply
             return protected
@@ -137,6 +139,8 @@ class VirtualChip:
             self.state.sm = None  # a plain command after access control ends the session
             return _sw(0x6987)
         response = self._handle(command)
+        if not command.needs_extended and len(response.data) > 256:
+            response = _sw(0x6700)
         self._switch_keys()  # PACE's last GENERAL AUTHENTICATE answers in the clear
         return response
 

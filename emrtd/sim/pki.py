@@ -278,7 +278,7 @@ def signed_data(content_type: str, content: bytes, signer: Authority, *, digest:
         {"type": "message_digest", "values": [message_digest or hashlib.new(digest, content).digest()]},
     ]
     if signing_time is not None:
-        attributes.append({"type": "signing_time", "values": [x509.Time(name="utc_time", value=signing_time)]})
+        attributes.append({"type": "signing_time", "values": [cms.Time(name="utc_time", value=signing_time)]})
     signed_attrs = cms.CMSAttributes(attributes)
     signature = Signer(signer.signer.key, digest, signer.signer.pss)
     signer_info = cms.SignerInfo({
