@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import com, dg1, dg2, dg7, dg14, dg15, sod, textgroups
+from . import cardsecurity, com, dg1, dg2, dg7, dg14, dg15, sod, textgroups
 from .base import MAX_SIZES, check_size
 
 PARSERS: dict[str, Callable[[bytes], Any]] = {
@@ -21,6 +21,7 @@ PARSERS: dict[str, Callable[[bytes], Any]] = {
     "dg14": dg14.parse,
     "dg15": dg15.parse,
     "cardaccess": dg14.parse_card_access,
+    "cardsecurity": cardsecurity.parse,
 }
 
 

@@ -64,22 +64,34 @@ class SOD:
         return HASH_NAMES.get(self.hash_algorithm, self.hash_algorithm.upper())
 
 
+def signed_content(der: bytes, content_type: str, what: str) -> tuple[cms.SignedData, bytes]:
+    """The SignedData and raw eContent of a CMS ContentInfo whose eContentType must be
+    ``content_type`` (EF.SOD, EF.CardSecurity, master lists). Call inside ``parsing()``."""
+    info = cms.ContentInfo.load(der, strict=True)
+    if info["content_type"].native != "signed_data":
+        raise LDSError(f"{what} content is not SignedData")
+    signed = info["content"]
+    encap = signed["encap_content_info"]
+    if encap["content_type"].dotted != content_type:
+        raise LDSError(f"{what} eContentType is {encap['content_type'].dotted}, not {content_type}")
+    content = encap["content"]
+    if content is None or isinstance(content, core.Void):
+        raise LDSError(f"{what} has no encapsulated content")
+    if not isinstance(content, (core.OctetString, core.ParsableOctetString)):
+        raise LDSError("eContent is not an OCTET STRING")
+    return signed, bytes(content.contents)
+
+
+def certificates_of(signed: cms.SignedData) -> tuple[x509.Certificate, ...]:
+    if signed["certificates"].native is None:
+        return ()
+    return tuple(c.chosen for c in signed["certificates"] if c.name == "certificate")
+
+
 def parse(raw: bytes) -> SOD:
     top = outer("sod", raw, 0x77)
     with parsing("sod"):
-        info = cms.ContentInfo.load(top.value, strict=True)
-        if info["content_type"].native != "signed_data":
-            raise LDSError("EF.SOD content is not SignedData")
-        signed = info["content"]
-        encap = signed["encap_content_info"]
-        if encap["content_type"].dotted != OID_LDS_SECURITY_OBJECT:
-            raise LDSError(f"eContentType is {encap['content_type'].dotted}, not LDSSecurityObject")
-        content = encap["content"]
-        if content is None or isinstance(content, core.Void):
-            raise LDSError("EF.SOD has no encapsulated content")
-        if not isinstance(content, (core.OctetString, core.ParsableOctetString)):
-            raise LDSError("eContent is not an OCTET STRING")
-        econtent = bytes(content.contents)
+        signed, econtent = signed_content(top.value, OID_LDS_SECURITY_OBJECT, "EF.SOD")
         lso = LDSSecurityObject.load(econtent, strict=True)
         hashes: dict[int, bytes] = {}
         for item in lso["data_group_hash_values"]:
@@ -91,9 +103,7 @@ def parse(raw: bytes) -> SOD:
         lds_version = None if isinstance(version_info, core.Void) else (
             version_info["lds_version"].native
         )
-        certificates = tuple(
-            c.chosen for c in signed["certificates"] if c.name == "certificate"
-        ) if signed["certificates"].native is not None else ()
+        certificates = certificates_of(signed)
         return SOD(
             raw, signed, econtent, lso["hash_algorithm"]["algorithm"].native, hashes,
             certificates, tuple(signed["signer_infos"]), lds_version,

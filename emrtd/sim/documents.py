@@ -39,8 +39,17 @@ from ..reader import DG_TAGS
 from . import pki
 from .auth import AuthKeys, StaticKey
 
-FAULTS = ("clone", "wrong-aa-key", "tampered-dg", "unknown-dsc", "expired-dsc", "revoked-dsc",
-          "wrong-issuing-state", "no-dg14", "no-dg15")
+FAULTS = (
+    "clone",
+    "wrong-aa-key",
+    "tampered-dg",
+    "unknown-dsc",
+    "expired-dsc",
+    "revoked-dsc",
+    "wrong-issuing-state",
+    "no-dg14",
+    "no-dg15",
+)
 
 
 # -- the test PKI -------------------------------------------------------------------------
@@ -78,43 +87,122 @@ class TestPKI:
 DEFAULT_SEED = "docval-test-pki"
 
 
-@functools.lru_cache(maxsize=4)
 def test_pki(seed: str = DEFAULT_SEED) -> TestPKI:
-    """The test PKI for a seed (cached: RSA key generation takes about a second)."""
+    """The test PKI for a seed (cached: seeded RSA key generation takes a few seconds)."""
+    return _test_pki(seed)
+
+
+@functools.lru_cache(maxsize=4)
+def _test_pki(seed: str) -> TestPKI:
     s = pki.Seed(seed)
     utc = pki.utc
-    csca_ec = pki.certificate(subject=pki.name("UT", "CSCA Utopia ECDSA"), key=pki.ec_key(s, "csca-ec", "brainpoolP384r1"),
-                              issuer=None, serial=0x1001, not_before=utc(2024), not_after=utc(2039), ca=True,
-                              explicit=True, hash_name="sha384")
-    csca_rsa = pki.certificate(subject=pki.name("UT", "CSCA Utopia RSA"), key=pki.rsa_key(s, "csca-rsa", 3072),
-                               issuer=None, serial=0x1002, not_before=utc(2024), not_after=utc(2039), ca=True)
-    dsc_ec = pki.certificate(subject=pki.name("UT", "DS Utopia ECDSA 1"), key=pki.ec_key(s, "dsc-ec", "brainpoolP256r1"),
-                             issuer=csca_ec, serial=0x2001, not_before=utc(2025), not_after=utc(2036), ca=False)
-    dsc_rsa = pki.certificate(subject=pki.name("UT", "DS Utopia RSA 1"), key=pki.rsa_key(s, "dsc-rsa", 2048),
-                              issuer=csca_rsa, serial=0x2002, not_before=utc(2025), not_after=utc(2036), ca=False,
-                              pss=True)
-    dsc_expired = pki.certificate(subject=pki.name("UT", "DS Utopia ECDSA expired"),
-                                  key=pki.ec_key(s, "dsc-expired", "secp256r1"), issuer=csca_ec, serial=0x2003,
-                                  not_before=utc(2024), not_after=utc(2024, 12, 31), ca=False)
-    dsc_revoked = pki.certificate(subject=pki.name("UT", "DS Utopia ECDSA revoked"),
-                                  key=pki.ec_key(s, "dsc-revoked", "secp256r1"), issuer=csca_ec, serial=0x2004,
-                                  not_before=utc(2025), not_after=utc(2036), ca=False)
-    rogue_csca = pki.certificate(subject=pki.name("UT", "CSCA Utopia ECDSA"), key=pki.ec_key(s, "rogue", "secp256r1"),
-                                 issuer=None, serial=0x1001, not_before=utc(2024), not_after=utc(2039), ca=True)
-    rogue_dsc = pki.certificate(subject=pki.name("UT", "DS Utopia ECDSA 1"), key=pki.ec_key(s, "rogue-dsc", "secp256r1"),
-                                issuer=rogue_csca, serial=0x2001, not_before=utc(2025), not_after=utc(2036), ca=False)
-    ml_signer = pki.certificate(subject=pki.name("UT", "Master List Signer Utopia"),
-                                key=pki.ec_key(s, "ml-signer", "brainpoolP256r1"), issuer=csca_ec, serial=0x3001,
-                                not_before=utc(2025), not_after=utc(2036), ca=False,
-                                extended_key_usage=pki.OID_ML_SIGNER_EKU)
+    csca_ec = pki.certificate(
+        subject=pki.name("UT", "CSCA Utopia ECDSA"),
+        key=pki.ec_key(s, "csca-ec", "brainpoolP384r1"),
+        issuer=None,
+        serial=0x1001,
+        not_before=utc(2024),
+        not_after=utc(2039),
+        ca=True,
+        explicit=True,
+        hash_name="sha384",
+    )
+    csca_rsa = pki.certificate(
+        subject=pki.name("UT", "CSCA Utopia RSA"),
+        key=pki.rsa_key(s, "csca-rsa", 3072),
+        issuer=None,
+        serial=0x1002,
+        not_before=utc(2024),
+        not_after=utc(2039),
+        ca=True,
+    )
+    dsc_ec = pki.certificate(
+        subject=pki.name("UT", "DS Utopia ECDSA 1"),
+        key=pki.ec_key(s, "dsc-ec", "brainpoolP256r1"),
+        issuer=csca_ec,
+        serial=0x2001,
+        not_before=utc(2025),
+        not_after=utc(2036),
+        ca=False,
+    )
+    dsc_rsa = pki.certificate(
+        subject=pki.name("UT", "DS Utopia RSA 1"),
+        key=pki.rsa_key(s, "dsc-rsa", 2048),
+        issuer=csca_rsa,
+        serial=0x2002,
+        not_before=utc(2025),
+        not_after=utc(2036),
+        ca=False,
+        pss=True,
+    )
+    dsc_expired = pki.certificate(
+        subject=pki.name("UT", "DS Utopia ECDSA expired"),
+        key=pki.ec_key(s, "dsc-expired", "secp256r1"),
+        issuer=csca_ec,
+        serial=0x2003,
+        not_before=utc(2024),
+        not_after=utc(2024, 12, 31),
+        ca=False,
+    )
+    dsc_revoked = pki.certificate(
+        subject=pki.name("UT", "DS Utopia ECDSA revoked"),
+        key=pki.ec_key(s, "dsc-revoked", "secp256r1"),
+        issuer=csca_ec,
+        serial=0x2004,
+        not_before=utc(2025),
+        not_after=utc(2036),
+        ca=False,
+    )
+    rogue_csca = pki.certificate(
+        subject=pki.name("UT", "CSCA Utopia ECDSA"),
+        key=pki.ec_key(s, "rogue", "secp256r1"),
+        issuer=None,
+        serial=0x1001,
+        not_before=utc(2024),
+        not_after=utc(2039),
+        ca=True,
+    )
+    rogue_dsc = pki.certificate(
+        subject=pki.name("UT", "DS Utopia ECDSA 1"),
+        key=pki.ec_key(s, "rogue-dsc", "secp256r1"),
+        issuer=rogue_csca,
+        serial=0x2001,
+        not_before=utc(2025),
+        not_after=utc(2036),
+        ca=False,
+    )
+    ml_signer = pki.certificate(
+        subject=pki.name("UT", "Master List Signer Utopia"),
+        key=pki.ec_key(s, "ml-signer", "brainpoolP256r1"),
+        issuer=csca_ec,
+        serial=0x3001,
+        not_before=utc(2025),
+        not_after=utc(2036),
+        ca=False,
+        extended_key_usage=pki.OID_ML_SIGNER_EKU,
+    )
     crls = (
         pki.revocation_list(csca_ec, [(0x2004, utc(2025, 6, 1))], utc(2026, 1, 1), utc(2036, 1, 1)).dump(),
         pki.revocation_list(csca_rsa, [], utc(2026, 1, 1), utc(2036, 1, 1)).dump(),
     )
-    master_list = pki.master_list(ml_signer, [csca_ec.certificate, csca_rsa.certificate],
-                                  signer_chain=(csca_ec.certificate,))
-    return TestPKI(s, "UT", csca_ec, csca_rsa, dsc_ec, dsc_rsa, dsc_expired, dsc_revoked, rogue_csca,
-                   rogue_dsc, ml_signer, crls, master_list)
+    master_list = pki.master_list(
+        ml_signer, [csca_ec.certificate, csca_rsa.certificate], signer_chain=(csca_ec.certificate,)
+    )
+    return TestPKI(
+        s,
+        "UT",
+        csca_ec,
+        csca_rsa,
+        dsc_ec,
+        dsc_rsa,
+        dsc_expired,
+        dsc_revoked,
+        rogue_csca,
+        rogue_dsc,
+        ml_signer,
+        crls,
+        master_list,
+    )
 
 
 # -- encoders -----------------------------------------------------------------------------
@@ -125,11 +213,11 @@ def _seq(*items: bytes) -> bytes:
 
 
 def _oid(dotted: str) -> bytes:
-    return core.ObjectIdentifier(dotted).dump()
+    return bytes(core.ObjectIdentifier(dotted).dump())
 
 
 def _int(value: int) -> bytes:
-    return core.Integer(value).dump()
+    return bytes(core.Integer(value).dump())
 
 
 def security_infos(items: list[bytes]) -> bytes:
@@ -152,25 +240,38 @@ def ca_public_key_info(key: StaticKey, *, explicit: bool = False) -> bytes:
     public = key.domain.public_key(key.private)
     if isinstance(key.domain, pace.ECDomain):
         curve = key.domain.curve
-        params = pki.explicit_parameters(curve) if explicit or curve.cryptography_name is None else \
-            keys.ECDomainParameters(name="named", value=_named_curve_oid(curve))
-        spki = keys.PublicKeyInfo({"algorithm": {"algorithm": "ec", "parameters": params}, "public_key": public})
+        params = (
+            pki.explicit_parameters(curve)
+            if explicit or curve.cryptography_name is None
+            else keys.ECDomainParameters(name="named", value=_named_curve_oid(curve))
+        )
+        spki = keys.PublicKeyInfo(
+            {"algorithm": {"algorithm": "ec", "parameters": params}, "public_key": public}
+        )
         oid = ID_PK + ".2"
     else:
         group = key.domain.group
-        spki = keys.PublicKeyInfo({
-            "algorithm": {"algorithm": "dh", "parameters": {"p": group.p, "g": group.g, "q": group.q}},
-            "public_key": core.Integer(int.from_bytes(public, "big")),
-        })
+        spki = keys.PublicKeyInfo(
+            {
+                "algorithm": {"algorithm": "dh", "parameters": {"p": group.p, "g": group.g, "q": group.q}},
+                "public_key": core.Integer(int.from_bytes(public, "big")),
+            }
+        )
         oid = ID_PK + ".1"
     extra = _int(key.key_id) if key.key_id is not None else b""
     return _seq(_oid(oid), spki.dump(), extra)
 
 
 def _named_curve_oid(curve: curves.Curve) -> str:
-    names = {"secp256r1": "1.2.840.10045.3.1.7", "secp384r1": "1.3.132.0.34", "secp521r1": "1.3.132.0.35",
-             "secp224r1": "1.3.132.0.33", "brainpoolP256r1": "1.3.36.3.3.2.8.1.1.7",
-             "brainpoolP384r1": "1.3.36.3.3.2.8.1.1.11", "brainpoolP512r1": "1.3.36.3.3.2.8.1.1.13"}
+    names = {
+        "secp256r1": "1.2.840.10045.3.1.7",
+        "secp384r1": "1.3.132.0.34",
+        "secp521r1": "1.3.132.0.35",
+        "secp224r1": "1.3.132.0.33",
+        "brainpoolP256r1": "1.3.36.3.3.2.8.1.1.7",
+        "brainpoolP384r1": "1.3.36.3.3.2.8.1.1.11",
+        "brainpoolP512r1": "1.3.36.3.3.2.8.1.1.13",
+    }
     return names[curve.name]
 
 
@@ -179,8 +280,9 @@ def aa_info(signature_algorithm: str) -> bytes:
 
 
 def encode_com(tags: list[int]) -> bytes:
-    return tlv.encode(0x60, tlv.encode(0x5F01, b"0107") + tlv.encode(0x5F36, b"040000")
-                      + tlv.encode(0x5C, bytes(tags)))
+    return tlv.encode(
+        0x60, tlv.encode(0x5F01, b"0107") + tlv.encode(0x5F36, b"040000") + tlv.encode(0x5C, bytes(tags))
+    )
 
 
 def encode_dg1(mrz_text: str) -> bytes:
@@ -189,12 +291,22 @@ def encode_dg1(mrz_text: str) -> bytes:
 
 def encode_dg2(image: bytes, image_type: int, width: int, height: int) -> bytes:
     """DG2 with one ISO/IEC 19794-5:2005 facial record (9303-10 §4.7.2)."""
-    info = bytes([1, image_type]) + width.to_bytes(2, "big") + height.to_bytes(2, "big") + bytes([1, 2, 0, 0, 0, 0])
+    info = (
+        bytes([1, image_type])
+        + width.to_bytes(2, "big")
+        + height.to_bytes(2, "big")
+        + bytes([1, 2, 0, 0, 0, 0])
+    )
     facial = bytes(2) + bytes([0, 0, 0]) + bytes(3) + bytes(2) + bytes(3) + bytes(3) + info + image
     record = (len(facial) + 4).to_bytes(4, "big") + facial
     block = b"FAC\x00010\x00" + (14 + len(record)).to_bytes(4, "big") + (1).to_bytes(2, "big") + record
-    header = tlv.encode(0xA1, tlv.encode(0x80, b"\x01\x01") + tlv.encode(0x81, b"\x02")
-                        + tlv.encode(0x87, b"\x01\x01") + tlv.encode(0x88, b"\x00\x08"))
+    header = tlv.encode(
+        0xA1,
+        tlv.encode(0x80, b"\x01\x01")
+        + tlv.encode(0x81, b"\x02")
+        + tlv.encode(0x87, b"\x01\x01")
+        + tlv.encode(0x88, b"\x00\x08"),
+    )
     group = tlv.encode(0x02, b"\x01") + tlv.encode(0x7F60, header + tlv.encode(0x5F2E, block))
     return tlv.encode(0x75, tlv.encode(0x7F61, group))
 
@@ -256,8 +368,9 @@ class PassportSpec:
         unknown = set(faults) - set(FAULTS)
         if unknown:
             raise EmrtdError(f"unknown fault {', '.join(sorted(unknown))}; known: {', '.join(FAULTS)}")
-        return replace(self, name=f"{self.name}+{'+'.join(sorted(faults))}",
-                       faults=self.faults | frozenset(faults))
+        return replace(
+            self, name=f"{self.name}+{'+'.join(sorted(faults))}", faults=self.faults | frozenset(faults)
+        )
 
 
 @dataclass(frozen=True)
@@ -276,8 +389,15 @@ def parse_pace(text: str) -> PACEInfo:
         protocol, param = text.split(":")
         agreement, mapping, cipher, bits = protocol.split("-")
         length = _KEY_LENGTHS[bits]
-        return PACEInfo(pace.protocol_oid(agreement, mapping, cipher, length), 2, int(param),
-                        agreement, mapping, cipher, length)  # type: ignore[arg-type]
+        return PACEInfo(
+            pace.protocol_oid(agreement, mapping, cipher, length),
+            2,
+            int(param),
+            agreement,  # type: ignore[arg-type]
+            mapping,  # type: ignore[arg-type]
+            cipher,  # type: ignore[arg-type]
+            length,
+        )
     except (ValueError, KeyError):
         raise EmrtdError(f"bad PACE spec {text!r}") from None
 
@@ -292,8 +412,9 @@ def _ca_key(text: str) -> tuple[ChipAuthenticationInfo, pace.Domain, int | None]
         length = _KEY_LENGTHS[parts[2]] if cipher == "AES" else 16
     except (ValueError, KeyError, IndexError):
         raise EmrtdError(f"bad CA spec {text!r}") from None
-    suffix = {("DH", "3DES"): "1.1", ("ECDH", "3DES"): "2.1"}.get((agreement, cipher)) or \
-        f"{'1' if agreement == 'DH' else '2'}.{ {16: 2, 24: 3, 32: 4}[length] }"
+    suffix = {("DH", "3DES"): "1.1", ("ECDH", "3DES"): "2.1"}.get(
+        (agreement, cipher)
+    ) or f"{'1' if agreement == 'DH' else '2'}.{ {16: 2, 24: 3, 32: 4}[length] }"
     info = ChipAuthenticationInfo(f"{ID_CA}.{suffix}", 1, key_id, agreement, cipher, length)  # type: ignore[arg-type]
     domain: pace.Domain
     if agreement == "ECDH":
@@ -307,7 +428,9 @@ def _ca_key(text: str) -> tuple[ChipAuthenticationInfo, pace.Domain, int | None]
     return info, domain, key_id
 
 
-def _aa_key(text: str, seed: pki.Seed, label: str) -> tuple[rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, str]:
+def _aa_key(
+    text: str, seed: pki.Seed, label: str
+) -> tuple[rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, str]:
     kind, size, hash_name = text.split("-")
     hash_name = hash_name.lower()
     if kind == "RSA":
@@ -315,9 +438,13 @@ def _aa_key(text: str, seed: pki.Seed, label: str) -> tuple[rsa.RSAPrivateKey | 
     return pki.ec_key(seed, label, {"P256": "secp256r1", "P384": "secp384r1"}.get(size, size)), hash_name
 
 
-@functools.lru_cache(maxsize=64)
 def build(spec: PassportSpec, pki_seed: str = DEFAULT_SEED) -> Passport:
     """The files and chip keys of a passport (cached per spec and PKI seed)."""
+    return _build(spec, pki_seed)
+
+
+@functools.lru_cache(maxsize=64)
+def _build(spec: PassportSpec, pki_seed: str) -> Passport:
     trust = test_pki(pki_seed)
     seed = pki.Seed(trust.seed.seed + b"/" + spec.name.split("+")[0].encode())
     faults = spec.faults
@@ -328,8 +455,9 @@ def build(spec: PassportSpec, pki_seed: str = DEFAULT_SEED) -> Passport:
     files: dict[str, bytes] = {"dg1": encode_dg1("".join(lines))}
     image = face_image(spec.image)
     files["dg2"] = encode_dg2(image, 0 if spec.image == "jpeg" else 1, 240, 320)
-    files["dg11"] = encode_text_group(0x6B, {0x5F0E: b"ERIKSSON<<ANNA<MARIA", 0x5F2B: b"19740812",
-                                             0x5F11: b"ZENITH,UTOPIA"})
+    files["dg11"] = encode_text_group(
+        0x6B, {0x5F0E: b"ERIKSSON<<ANNA<MARIA", 0x5F2B: b"19740812", 0x5F11: b"ZENITH,UTOPIA"}
+    )
     files["dg12"] = encode_text_group(0x6C, {0x5F19: b"UTOPIA PASSPORT OFFICE", 0x5F26: b"20250415"})
 
     pace_infos = tuple(parse_pace(text) for text in spec.pace)
@@ -349,8 +477,9 @@ def build(spec: PassportSpec, pki_seed: str = DEFAULT_SEED) -> Passport:
     aa_hash = "sha1"
     if spec.aa and "no-dg15" not in faults:
         aa_private, aa_hash = _aa_key(spec.aa, seed, "aa")
-        spki = aa_private.public_key().public_bytes(serialization.Encoding.DER,
-                                                    serialization.PublicFormat.SubjectPublicKeyInfo)
+        spki = aa_private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         files["dg15"] = tlv.encode(0x6F, spki)
         if isinstance(aa_private, ec.EllipticCurvePrivateKey):
             dg14_items.append(aa_info(activeauth.ECDSA_PLAIN_OIDS[aa_hash]))
@@ -372,28 +501,47 @@ def build(spec: PassportSpec, pki_seed: str = DEFAULT_SEED) -> Passport:
             card_security_items += [ca_info(cam_info), ca_public_key_info(cam_key)]
             if "clone" in faults:
                 cam_private = cam_domain.private_key(seed.stream("clone-cam-key"))
-        files["cardsecurity"] = _sign(pki.OID_SECURITY_OBJECT, security_infos(card_security_items),
-                                      spec, trust)
+        files["cardsecurity"] = _sign(
+            pki.OID_SECURITY_OBJECT, security_infos(card_security_items), spec, trust
+        )
 
     data_groups = {name: raw for name, raw in files.items() if name.startswith("dg")}
     signed_hashes = dict(data_groups)
     if "tampered-dg" in faults:
         files["dg1"] = files["dg1"].replace(b"ANNA<MARIA", b"EVA<<MARIA")
-    files["sod"] = tlv.encode(0x77, _sign(pki.OID_LDS_SECURITY_OBJECT, _lds_security_object(signed_hashes, spec),
-                                          spec, trust))
+    files["sod"] = tlv.encode(
+        0x77, _sign(pki.OID_LDS_SECURITY_OBJECT, _lds_security_object(signed_hashes, spec), spec, trust)
+    )
     tag_of = {number: tag for tag, number in DG_TAGS.items()}
-    files["com"] = encode_com([tag_of[int(name[2:])] for name in sorted(data_groups, key=lambda n: int(n[2:]))])
+    files["com"] = encode_com(
+        [tag_of[int(name[2:])] for name in sorted(data_groups, key=lambda n: int(n[2:]))]
+    )
 
-    keys_ = AuthKeys(mrz_key=holder.access_key, can=mrz.CANKey(spec.can), pace=pace_infos,
-                     ca_keys=tuple(chip_ca_keys), cam_key=cam_private, aa_key=aa_private, aa_hash=aa_hash)
+    keys_ = AuthKeys(
+        mrz_key=holder.access_key,
+        can=mrz.CANKey(spec.can),
+        pace=pace_infos,
+        ca_keys=tuple(chip_ca_keys),
+        cam_key=cam_private,
+        aa_key=aa_private,
+        aa_hash=aa_hash,
+    )
     return Passport(spec, files, keys_, holder)
 
 
 def _lds_security_object(groups: dict[str, bytes], spec: PassportSpec) -> bytes:
-    hashes = [{"data_group_number": int(name[2:]), "data_group_hash_value": hashlib.new(spec.sod_hash, raw).digest()}
-              for name, raw in sorted(groups.items(), key=lambda item: int(item[0][2:]))]
-    return LDSSecurityObject({"version": 0, "hash_algorithm": {"algorithm": spec.sod_hash},
-                              "data_group_hash_values": hashes}).dump()
+    hashes = [
+        {
+            "data_group_number": int(name[2:]),
+            "data_group_hash_value": hashlib.new(spec.sod_hash, raw).digest(),
+        }
+        for name, raw in sorted(groups.items(), key=lambda item: int(item[0][2:]))
+    ]
+    return bytes(
+        LDSSecurityObject(
+            {"version": 0, "hash_algorithm": {"algorithm": spec.sod_hash}, "data_group_hash_values": hashes}
+        ).dump()
+    )
 
 
 def _document_signer(spec: PassportSpec, trust: TestPKI) -> pki.Authority:
@@ -410,4 +558,6 @@ def _document_signer(spec: PassportSpec, trust: TestPKI) -> pki.Authority:
 def _sign(content_type: str, content: bytes, spec: PassportSpec, trust: TestPKI) -> bytes:
     signer = _document_signer(spec, trust)
     signing_time = pki.utc(2024, 6, 1) if "expired-dsc" in spec.faults else pki.utc(2025, 4, 15)
-    return pki.signed_data(content_type, content, signer, digest=spec.sod_hash, signing_time=signing_time).dump()
+    return bytes(
+        pki.signed_data(content_type, content, signer, digest=spec.sod_hash, signing_time=signing_time).dump()
+    )

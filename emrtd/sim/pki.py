@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from asn1crypto import algos, cms, core, crl, keys, x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -98,7 +98,12 @@ def rsa_key(seed: Seed, label: str, bits: int = 2048, e: int = 65537) -> rsa.RSA
             break
     d = pow(e, -1, (p - 1) * (q - 1))
     numbers = rsa.RSAPrivateNumbers(
-        p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q), rsa.rsa_crt_iqmp(p, q),
+        p,
+        q,
+        d,
+        rsa.rsa_crt_dmp1(d, p),
+        rsa.rsa_crt_dmq1(d, q),
+        rsa.rsa_crt_iqmp(p, q),
         rsa.RSAPublicNumbers(e, p * q),
     )
     return numbers.private_key()
@@ -117,35 +122,46 @@ def ec_key(seed: Seed, label: str, curve_name: str) -> ec.EllipticCurvePrivateKe
 
 def spki(key: PrivateKey, *, explicit: bool = False) -> keys.PublicKeyInfo:
     """The SubjectPublicKeyInfo; EC keys optionally with explicit domain parameters."""
-    der = key.public_key().public_bytes(serialization.Encoding.DER,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     info = keys.PublicKeyInfo.load(der)
     if not explicit or not isinstance(key, ec.EllipticCurvePrivateKey):
         return info
     curve = curves.by_name(key.curve.name)
-    return keys.PublicKeyInfo({
-        "algorithm": {"algorithm": "ec", "parameters": explicit_parameters(curve)},
-        "public_key": bytes(info["public_key"]),
-    })
+    return keys.PublicKeyInfo(
+        {
+            "algorithm": {"algorithm": "ec", "parameters": explicit_parameters(curve)},
+            "public_key": bytes(info["public_key"]),
+        }
+    )
 
 
 def explicit_parameters(curve: curves.Curve) -> keys.ECDomainParameters:
     """SEC 1 specified (explicit) domain parameters for a curve."""
     size = curve.size
     base = b"\x04" + curve.gx.to_bytes(size, "big") + curve.gy.to_bytes(size, "big")
-    return keys.ECDomainParameters(name="specified", value={
-        "version": "ecdpVer1",
-        "field_id": {"field_type": "prime_field", "parameters": curve.p},
-        "curve": {"a": curve.a.to_bytes(size, "big"), "b": curve.b.to_bytes(size, "big")},
-        "base": base, "order": curve.n, "cofactor": curve.h,
-    })
+    return keys.ECDomainParameters(
+        name="specified",
+        value={
+            "version": "ecdpVer1",
+            "field_id": {"field_type": "prime_field", "parameters": curve.p},
+            "curve": {"a": curve.a.to_bytes(size, "big"), "b": curve.b.to_bytes(size, "big")},
+            "base": base,
+            "order": curve.n,
+            "cofactor": curve.h,
+        },
+    )
 
 
 # -- signatures ---------------------------------------------------------------------------
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384, "sha512": hashes.SHA512,
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
 }
 
 
@@ -161,7 +177,9 @@ class Signer:
         algorithm = _HASHES[self.hash_name]()
         if isinstance(self.key, rsa.RSAPrivateKey):
             pad: padding.AsymmetricPadding = (
-                padding.PSS(padding.MGF1(algorithm), algorithm.digest_size) if self.pss else padding.PKCS1v15()
+                padding.PSS(padding.MGF1(algorithm), algorithm.digest_size)
+                if self.pss
+                else padding.PKCS1v15()
             )
             return self.key.sign(data, pad, algorithm)
         return self.key.sign(data, ec.ECDSA(algorithm, deterministic_signing=True))
@@ -169,11 +187,20 @@ class Signer:
     def algorithm(self) -> algos.SignedDigestAlgorithm:
         if isinstance(self.key, rsa.RSAPrivateKey):
             if self.pss:
-                return algos.SignedDigestAlgorithm({"algorithm": "rsassa_pss", "parameters": {
-                    "hash_algorithm": {"algorithm": self.hash_name},
-                    "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": self.hash_name}},
-                    "salt_length": _HASHES[self.hash_name]().digest_size, "trailer_field": "trailer_field_bc",
-                }})
+                return algos.SignedDigestAlgorithm(
+                    {
+                        "algorithm": "rsassa_pss",
+                        "parameters": {
+                            "hash_algorithm": {"algorithm": self.hash_name},
+                            "mask_gen_algorithm": {
+                                "algorithm": "mgf1",
+                                "parameters": {"algorithm": self.hash_name},
+                            },
+                            "salt_length": _HASHES[self.hash_name]().digest_size,
+                            "trailer_field": "trailer_field_bc",
+                        },
+                    }
+                )
             return algos.SignedDigestAlgorithm({"algorithm": f"{self.hash_name}_rsa"})
         return algos.SignedDigestAlgorithm({"algorithm": f"{self.hash_name}_ecdsa"})
 
@@ -186,8 +213,9 @@ def _time(value: datetime) -> x509.Time:
 
 
 def name(country: str, common_name: str, organization: str = "DocVal Test PKI") -> x509.Name:
-    return x509.Name.build({"country_name": country, "organization_name": organization,
-                            "common_name": common_name})
+    return x509.Name.build(
+        {"country_name": country, "organization_name": organization, "common_name": common_name}
+    )
 
 
 def _key_id(info: keys.PublicKeyInfo) -> bytes:
@@ -203,7 +231,7 @@ class Authority:
 
     @property
     def der(self) -> bytes:
-        return self.certificate.dump()
+        return bytes(self.certificate.dump())
 
     @property
     def subject(self) -> x509.Name:
@@ -212,64 +240,127 @@ class Authority:
 
 
 def certificate(
-    *, subject: x509.Name, key: PrivateKey, issuer: Authority | None, serial: int,
-    not_before: datetime, not_after: datetime, ca: bool, explicit: bool = False,
-    hash_name: str = "sha256", pss: bool = False, extended_key_usage: str | None = None,
+    *,
+    subject: x509.Name,
+    key: PrivateKey,
+    issuer: Authority | None,
+    serial: int,
+    not_before: datetime,
+    not_after: datetime,
+    ca: bool,
+    explicit: bool = False,
+    hash_name: str = "sha256",
+    pss: bool = False,
+    extended_key_usage: str | None = None,
 ) -> Authority:
     """Issue a certificate for ``key`` (self-signed when ``issuer`` is None)."""
     public = spki(key, explicit=explicit)
     signer = issuer.signer if issuer else Signer(key, hash_name, pss)
     issuer_name = issuer.subject if issuer else subject
-    issuer_key_id = _key_id(issuer.certificate["tbs_certificate"]["subject_public_key_info"]) \
-        if issuer else _key_id(public)
+    issuer_key_id = (
+        _key_id(issuer.certificate["tbs_certificate"]["subject_public_key_info"])
+        if issuer
+        else _key_id(public)
+    )
     usage = {"key_cert_sign", "crl_sign"} if ca else {"digital_signature"}
     extensions = [
         {"extn_id": "key_usage", "critical": True, "extn_value": usage},
         {"extn_id": "key_identifier", "critical": False, "extn_value": _key_id(public)},
-        {"extn_id": "authority_key_identifier", "critical": False,
-         "extn_value": {"key_identifier": issuer_key_id}},
+        {
+            "extn_id": "authority_key_identifier",
+            "critical": False,
+            "extn_value": {"key_identifier": issuer_key_id},
+        },
     ]
     if ca:
-        extensions.append({"extn_id": "basic_constraints", "critical": True,
-                           "extn_value": {"ca": True, "path_len_constraint": 0}})
+        extensions.append(
+            {
+                "extn_id": "basic_constraints",
+                "critical": True,
+                "extn_value": {"ca": True, "path_len_constraint": 0},
+            }
+        )
     if extended_key_usage:
-        extensions.append({"extn_id": "extended_key_usage", "critical": False,
-                           "extn_value": [extended_key_usage]})
-    tbs = x509.TbsCertificate({
-        "version": "v3", "serial_number": serial, "signature": signer.algorithm(),
-        "issuer": issuer_name,
-        "validity": {"not_before": _time(not_before), "not_after": _time(not_after)},
-        "subject": subject, "subject_public_key_info": public, "extensions": extensions,
-    })
-    cert = x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": signer.algorithm(),
-                             "signature_value": signer.sign(tbs.dump())})
+        extensions.append(
+            {"extn_id": "extended_key_usage", "critical": False, "extn_value": [extended_key_usage]}
+        )
+    tbs = x509.TbsCertificate(
+        {
+            "version": "v3",
+            "serial_number": serial,
+            "signature": signer.algorithm(),
+            "issuer": issuer_name,
+            "validity": {"not_before": _time(not_before), "not_after": _time(not_after)},
+            "subject": subject,
+            "subject_public_key_info": public,
+            "extensions": extensions,
+        }
+    )
+    cert = x509.Certificate(
+        {
+            "tbs_certificate": tbs,
+            "signature_algorithm": signer.algorithm(),
+            "signature_value": signer.sign(tbs.dump()),
+        }
+    )
     return Authority(cert, Signer(key, hash_name, pss))
 
 
-def revocation_list(issuer: Authority, revoked: list[tuple[int, datetime]], this_update: datetime,
-                    next_update: datetime, number: int = 1) -> crl.CertificateList:
+def revocation_list(
+    issuer: Authority,
+    revoked: list[tuple[int, datetime]],
+    this_update: datetime,
+    next_update: datetime,
+    number: int = 1,
+) -> crl.CertificateList:
     """A CRL over the given (serial, revocation date) pairs."""
-    tbs = crl.TbsCertList({
-        "version": "v2", "signature": issuer.signer.algorithm(), "issuer": issuer.subject,
-        "this_update": _time(this_update), "next_update": _time(next_update),
-        "revoked_certificates": [{"user_certificate": serial, "revocation_date": _time(when)}
-                                 for serial, when in revoked] or None,
-        "crl_extensions": [
-            {"extn_id": "crl_number", "critical": False, "extn_value": number},
-            {"extn_id": "authority_key_identifier", "critical": False, "extn_value": {
-                "key_identifier": _key_id(issuer.certificate["tbs_certificate"]["subject_public_key_info"])}},
-        ],
-    })
-    return crl.CertificateList({"tbs_cert_list": tbs, "signature_algorithm": issuer.signer.algorithm(),
-                                "signature": issuer.signer.sign(tbs.dump())})
+    tbs = crl.TbsCertList(
+        {
+            "version": "v2",
+            "signature": issuer.signer.algorithm(),
+            "issuer": issuer.subject,
+            "this_update": _time(this_update),
+            "next_update": _time(next_update),
+            "revoked_certificates": [
+                {"user_certificate": serial, "revocation_date": _time(when)} for serial, when in revoked
+            ]
+            or None,
+            "crl_extensions": [
+                {"extn_id": "crl_number", "critical": False, "extn_value": number},
+                {
+                    "extn_id": "authority_key_identifier",
+                    "critical": False,
+                    "extn_value": {
+                        "key_identifier": _key_id(
+                            issuer.certificate["tbs_certificate"]["subject_public_key_info"]
+                        )
+                    },
+                },
+            ],
+        }
+    )
+    return crl.CertificateList(
+        {
+            "tbs_cert_list": tbs,
+            "signature_algorithm": issuer.signer.algorithm(),
+            "signature": issuer.signer.sign(tbs.dump()),
+        }
+    )
 
 
 # -- CMS ----------------------------------------------------------------------------------
 
 
-def signed_data(content_type: str, content: bytes, signer: Authority, *, digest: str = "sha256",
-                signing_time: datetime | None = None, message_digest: bytes | None = None,
-                extra_certificates: tuple[x509.Certificate, ...] = ()) -> cms.ContentInfo:
+def signed_data(
+    content_type: str,
+    content: bytes,
+    signer: Authority,
+    *,
+    digest: str = "sha256",
+    signing_time: datetime | None = None,
+    message_digest: bytes | None = None,
+    extra_certificates: tuple[x509.Certificate, ...] = (),
+) -> cms.ContentInfo:
     """CMS SignedData with signed attributes (content type, message digest) over ``content``.
 
     ``message_digest`` overrides the digest attribute (for negative fixtures)."""
@@ -281,22 +372,34 @@ def signed_data(content_type: str, content: bytes, signer: Authority, *, digest:
         attributes.append({"type": "signing_time", "values": [cms.Time(name="utc_time", value=signing_time)]})
     signed_attrs = cms.CMSAttributes(attributes)
     signature = Signer(signer.signer.key, digest, signer.signer.pss)
-    signer_info = cms.SignerInfo({
-        "version": "v1",
-        "sid": cms.SignerIdentifier(name="issuer_and_serial_number", value={
-            "issuer": signer.certificate.issuer, "serial_number": signer.certificate.serial_number}),
-        "digest_algorithm": {"algorithm": digest},
-        "signed_attrs": signed_attrs,
-        "signature_algorithm": signature.algorithm(),
-        "signature": signature.sign(signed_attrs.dump()),
-    })
-    data = cms.SignedData({
-        "version": "v3",
-        "digest_algorithms": [{"algorithm": digest}],
-        "encap_content_info": {"content_type": content_type, "content": core.ParsableOctetString(content)},
-        "certificates": [signer.certificate, *extra_certificates],
-        "signer_infos": [signer_info],
-    })
+    signer_info = cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": cms.SignerIdentifier(
+                name="issuer_and_serial_number",
+                value={
+                    "issuer": signer.certificate.issuer,
+                    "serial_number": signer.certificate.serial_number,
+                },
+            ),
+            "digest_algorithm": {"algorithm": digest},
+            "signed_attrs": signed_attrs,
+            "signature_algorithm": signature.algorithm(),
+            "signature": signature.sign(signed_attrs.dump()),
+        }
+    )
+    data = cms.SignedData(
+        {
+            "version": "v3",
+            "digest_algorithms": [{"algorithm": digest}],
+            "encap_content_info": {
+                "content_type": content_type,
+                "content": core.ParsableOctetString(content),
+            },
+            "certificates": [signer.certificate, *extra_certificates],
+            "signer_infos": [signer_info],
+        }
+    )
     return cms.ContentInfo({"content_type": "signed_data", "content": data})
 
 
@@ -310,19 +413,30 @@ class CscaMasterList(core.Sequence):
     _fields = [("version", core.Integer), ("cert_list", _Certificates)]
 
 
-def master_list(signer: Authority, certificates: list[x509.Certificate], *,
-                signer_chain: tuple[x509.Certificate, ...] = ()) -> bytes:
+def master_list(
+    signer: Authority,
+    certificates: list[x509.Certificate],
+    *,
+    signer_chain: tuple[x509.Certificate, ...] = (),
+) -> bytes:
     """A CMS-signed ICAO CSCA master list."""
     content = CscaMasterList({"version": 0, "cert_list": certificates}).dump()
-    return signed_data(OID_MASTER_LIST, content, signer, extra_certificates=signer_chain).dump()
+    return bytes(signed_data(OID_MASTER_LIST, content, signer, extra_certificates=signer_chain).dump())
 
 
 def pem(label: str, der: bytes) -> bytes:
     body = base64.encodebytes(der).replace(b"\n", b"")
     lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return b"-----BEGIN " + label.encode() + b"-----\n" + b"\n".join(lines) + b"\n-----END " + label.encode() + b"-----\n"
+    return (
+        b"-----BEGIN "
+        + label.encode()
+        + b"-----\n"
+        + b"\n".join(lines)
+        + b"\n-----END "
+        + label.encode()
+        + b"-----\n"
+    )
 
 
 def utc(year: int, month: int = 1, day: int = 1) -> datetime:
-    return datetime(year, month, day, tzinfo=timezone.utc)
-
+    return datetime(year, month, day, tzinfo=UTC)

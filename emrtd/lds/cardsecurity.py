@@ -1,0 +1,32 @@
+"""EF.CardSecurity (9303-11 §9.2.1, BSI TR-03110-3 §A.1.2): CMS SignedData, signed by a DSC, whose
+eContent (type ``id-SecurityObject`` 0.4.0.127.0.7.3.2.1) is a SecurityInfos set. PACE-CAM
+terminals take the chip's static key from it. Parsing only; the signature is checked like
+the SOD's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from asn1crypto import cms, x509
+
+from .base import check_size, parsing
+from .securityinfos import SecurityInfos, parse_security_infos
+from .sod import certificates_of, signed_content
+
+OID_SECURITY_OBJECT = "0.4.0.127.0.7.3.2.1"
+
+
+@dataclass(frozen=True, slots=True)
+class CardSecurity:
+    security_infos: SecurityInfos
+    signed_data: cms.SignedData
+    econtent: bytes = field(repr=False)
+    certificates: tuple[x509.Certificate, ...]
+    raw: bytes = field(repr=False)
+
+
+def parse(raw: bytes) -> CardSecurity:
+    check_size("cardsecurity", raw)
+    with parsing("cardsecurity"):
+        signed, econtent = signed_content(raw, OID_SECURITY_OBJECT, "EF.CardSecurity")
+        return CardSecurity(parse_security_infos(econtent), signed, econtent, certificates_of(signed), raw)
