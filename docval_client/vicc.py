@@ -4,6 +4,10 @@ The socket side of :mod:`emrtd.sim.vpcd` (which is sans-I/O). Connecting to vpcd
 the card; closing the connection removes it. ``SIGUSR1`` toggles the card out and back in;
 ``SIGTERM``/Ctrl-C remove it and exit. ``--log-apdus`` prints every APDU pair (this shows
 passport data: use it for diagnostics only).
+
+``--profile`` picks a passport (``--list`` shows them and the fault modes), ``--fault``
+adds fault modes, ``--write-trust-store DIR`` writes the test PKI's CSCAs, CRLs and master
+list for a server's trust store and exits.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import time
 from types import FrameType
 
 from emrtd.errors import EmrtdError
-from emrtd.sim import profiles
+from pathlib import Path
+
+from emrtd.sim import documents, profiles
 from emrtd.sim.chip import VirtualChip
 from emrtd.sim.vpcd import DEFAULT_PORT, VpcdSession
 
@@ -53,8 +59,11 @@ def _serve(sock: socket.socket, session: VpcdSession, toggle: _Toggle, log: bool
             sock.sendall(reply)
 
 
-def run(profile: str, host: str, port: int, log: bool, connect_timeout: float) -> int:
-    chip = VirtualChip(profiles.load(profile))
+def run(profile: str, host: str, port: int, log: bool, connect_timeout: float,
+        faults: tuple[str, ...] = ()) -> int:
+    chip = VirtualChip(profiles.load(profile, faults))
+    if faults:
+        profile = f"{profile} (faults: {', '.join(faults)})"
     chip.log_apdus = log
     toggle = _Toggle()
     signal.signal(signal.SIGUSR1, toggle.flip)
@@ -89,16 +98,41 @@ def run(profile: str, host: str, port: int, log: bool, connect_timeout: float) -
     return 0
 
 
+def write_trust_store(folder: Path) -> int:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in documents.test_pki().trust_files().items():
+            (folder / name).write_bytes(data)
+    except OSError as exc:
+        print(f"error: cannot write the trust store to {folder}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"test trust store written to {folder}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="docval-sim", description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="bsi", choices=profiles.PROFILES)
+    parser.add_argument("--fault", action="append", default=[], choices=documents.FAULTS,
+                        help="add a fault mode (repeatable; utopia profiles only)")
+    parser.add_argument("--list", action="store_true", help="list profiles and fault modes, then exit")
+    parser.add_argument("--write-trust-store", metavar="DIR", type=Path,
+                        help="write the test PKI's CSCAs, CRLs and master list to DIR, then exit")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--log-apdus", action="store_true", help="print APDUs (personal data!)")
     parser.add_argument("--connect-timeout", type=float, default=10.0)
     args = parser.parse_args(argv)
+    if args.list:
+        for name in profiles.PROFILES:
+            print(f"{name:12} {profiles.DESCRIPTIONS[name]}")
+        print("faults:", ", ".join(documents.FAULTS))
+        return 0
     try:
-        return run(args.profile, args.host, args.port, args.log_apdus, args.connect_timeout)
+        if args.write_trust_store:
+            return write_trust_store(args.write_trust_store)
+        return run(args.profile, args.host, args.port, args.log_apdus, args.connect_timeout,
+                   tuple(args.fault))
     except EmrtdError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
-"""The virtual passport through the real PC/SC stack: docval-sim → vpcd → pcscd → pyscard."""
+"""The virtual passport through the real PC/SC stack: docval-sim → vpcd → pcscd → pyscard,
+with BAC (BSI reference passport) and PACE + Chip Authentication (utopia test passport)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from docval_client.card import CardError, PcscCard
-from emrtd import bac, exchange, lds, reader
+from emrtd import bac, chipauth, exchange, lds, pace, reader
 from emrtd.errors import AccessKeyError
-from emrtd.mrz import MRZKey
+from emrtd.lds import dg14
+from emrtd.lds.securityinfos import PACEInfo
+from emrtd.mrz import CANKey, MRZKey
 from emrtd.sim import profiles
 
 from .pcsc import vpcd_readers
@@ -23,20 +26,77 @@ READER = "Virtual PCD 00 00"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def inserted() -> Iterator[subprocess.Popen[str]]:
-    """Insert the BSI virtual passport into vpcd for the duration of one test."""
+def insert(profile: str) -> subprocess.Popen[str]:
+    """Start docval-sim with a profile and wait until its card is in the vpcd reader."""
     vpcd_readers()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "docval_client.vicc", "--profile", "bsi", "--connect-timeout", "10"],
+        [sys.executable, "-m", "docval_client.vicc", "--profile", profile, "--connect-timeout", "10"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert "inserted" in line, line
+    return proc
+
+
+@pytest.fixture
+def inserted() -> Iterator[subprocess.Popen[str]]:
+    """Insert the BSI virtual passport into vpcd for the duration of one test."""
+    proc = insert("bsi")
     yield proc
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture
+def inserted_pace() -> Iterator[subprocess.Popen[str]]:
+    """Insert the utopia passport (BAC + PACE ECDH-GM, CA, AA) for one test."""
+    proc = insert("utopia")
+    yield proc
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def read_card_access(card: PcscCard) -> list[PACEInfo]:
+    exchange.run(reader.select_master_file(), card.transmit)
+    raw = exchange.run(reader.read_file(reader.EF_CARD_ACCESS, None), card.transmit)
+    return list(dg14.parse_card_access(raw).pace)
+
+
+def test_pace_and_chip_authentication_through_pcscd(inserted_pace: subprocess.Popen[str]) -> None:
+    """PACE with the MRZ, then CA and reads under the new keys, through pcscd, give the profile's bytes."""
+    expected = profiles.passport("utopia")
+    card = PcscCard(READER, wait=10)
+    try:
+        info = pace.choose(read_card_access(card))
+        assert (info.key_agreement, info.mapping, info.parameter_id) == ("ECDH", "GM", 12)
+        result = exchange.run(pace.pace(info, expected.mrz.access_key, os.urandom), card.transmit)
+        exchange.run(reader.select_applet(sm=result.sm), card.transmit)
+        raw14 = exchange.run(reader.read_file(reader.file_by_name("dg14"), result.sm), card.transmit)
+        infos = dg14.parse(raw14).security_infos
+        plan = chipauth.prepare(infos.chip_authentication_keys[0], os.urandom, infos.chip_authentication[0])
+        sm = exchange.run(chipauth.chip_authentication(plan, result.sm), card.transmit)
+        files = {name: exchange.run(reader.read_file(reader.file_by_name(name), sm, max_block=1024),
+                                    card.transmit) for name in ("dg1", "dg2", "sod")}
+    finally:
+        card.close()
+    assert raw14 == expected.files["dg14"]
+    assert files == {name: expected.files[name] for name in files}
+
+
+def test_pace_with_can_and_wrong_can_through_pcscd(inserted_pace: subprocess.Popen[str]) -> None:
+    """PACE with the CAN works through pcscd; a wrong CAN is refused as AccessKeyError."""
+    card = PcscCard(READER, wait=10)
+    try:
+        info = pace.choose(read_card_access(card))
+        with pytest.raises(AccessKeyError):
+            exchange.run(pace.pace(info, CANKey("654321"), os.urandom), card.transmit)
+        result = exchange.run(pace.pace(info, CANKey("123456"), os.urandom), card.transmit)
+        exchange.run(reader.select_applet(sm=result.sm), card.transmit)
+        raw = exchange.run(reader.read_file(reader.file_by_name("dg1"), result.sm), card.transmit)
+    finally:
+        card.close()
+    assert raw == profiles.passport("utopia").files["dg1"]
 
 
 def test_bac_and_read_through_pcscd(inserted: subprocess.Popen[str]) -> None:
