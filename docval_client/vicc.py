@@ -17,11 +17,10 @@ import signal
 import socket
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 from emrtd.errors import EmrtdError
-from pathlib import Path
-
 from emrtd.sim import documents, profiles
 from emrtd.sim.chip import VirtualChip
 from emrtd.sim.vpcd import DEFAULT_PORT, VpcdSession

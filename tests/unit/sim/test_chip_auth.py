@@ -7,6 +7,8 @@ import os
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from emrtd import activeauth, bac, chipauth, exchange, pace, reader
 from emrtd.apdu import CommandAPDU, ResponseAPDU
@@ -168,3 +170,17 @@ def test_card_security_needs_pace() -> None:
     chip = VirtualChip(profiles.load("utopia"))
     assert chip.transmit(bytes.fromhex("00A4020C02011D")) == b"\x69\x82"
     assert chip.transmit(bytes.fromhex("00A4020C02011C")) == b"\x90\x00"
+
+
+HEADERS = [bytes.fromhex(h) for h in ("0022C1A4", "10860000", "00860000", "002241A6", "002241A4",
+                                      "00880000", "0C860000", "00840000", "00820000")]
+
+
+@given(st.lists(st.tuples(st.sampled_from(HEADERS), st.binary(max_size=300)), max_size=8),
+       st.sampled_from(["utopia", "utopia-pace", "utopia-im", "bsi"]))
+def test_garbage_authentication_commands_never_crash(commands: list[tuple[bytes, bytes]], name: str) -> None:
+    """PACE/CA/AA/BAC headers with random bodies get a status word, never an exception."""
+    chip = VirtualChip(profiles.load(name))
+    for header, body in commands:
+        raw = header + (bytes([len(body)]) + body if 0 < len(body) < 256 else body)
+        assert len(chip.transmit(raw)) >= 2
