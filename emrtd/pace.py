@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from asn1crypto import core
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from . import crypto, curves, dhgroups, ecmath, tlv
 from .apdu import CommandAPDU, ResponseAPDU
@@ -75,7 +77,15 @@ class ECDomain:
     def private_key(self, random: RandomSource) -> int:
         return _sample(random, self.curve.n)
 
+    @property
+    def _native(self) -> bool:
+        """Whether ``cryptography`` can do the work: a curve it knows, with the standard G."""
+        return self.curve.cryptography_name is not None and self.generator == ecmath.generator(self.curve)
+
     def public_key(self, private: int) -> bytes:
+        if self._native:
+            key = ec.derive_private_key(private, self.curve.ec_curve())
+            return key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
         return ecmath.encode(self.curve, ecmath.multiply(self.curve, private, self.generator))
 
     def decode(self, data: bytes, step: str) -> tuple[int, int]:
@@ -88,6 +98,10 @@ class ECDomain:
 
     def secret(self, private: int, public: bytes, step: str) -> bytes:
         """The shared secret: the x coordinate, as many bytes as the field (9303-11 §9.6)."""
+        if self._native:
+            x, y = self.decode(public, step)
+            peer = ec.EllipticCurvePublicNumbers(x, y, self.curve.ec_curve()).public_key()
+            return ec.derive_private_key(private, self.curve.ec_curve()).exchange(ec.ECDH(), peer)
         return self.agree(private, public, step)[0].to_bytes(self.curve.size, "big")
 
     def map_generic(self, nonce: bytes, private: int, public: bytes, step: str) -> ECDomain:
