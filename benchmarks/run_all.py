@@ -17,17 +17,16 @@ import os
 import time
 from collections.abc import Callable
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from emrtd import bac, chipauth, exchange, lds, pace, reader
+from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.lds.securityinfos import PACEInfo
 from emrtd.mrz import CANKey
+from emrtd.sim import VirtualChip, profiles
 from emrtd.sim.auth import AuthKeys
 from emrtd.sim.chip import ChipConfig
-from emrtd.apdu import CommandAPDU, ResponseAPDU
-from emrtd.sim import VirtualChip, profiles
 from emrtd.sm import SecureMessaging
 
 
@@ -82,7 +81,8 @@ def full_read() -> float:
 
 PACE_CASES = [("ECDH", "GM", 12, "P-256"), ("ECDH", "GM", 13, "brainpoolP256r1"),
               ("ECDH", "GM", 16, "brainpoolP384r1"), ("ECDH", "IM", 13, "brainpoolP256r1"),
-              ("ECDH", "CAM", 13, "brainpoolP256r1"), ("DH", "GM", 0, "1024-bit"), ("DH", "GM", 2, "2048-bit")]
+              ("ECDH", "CAM", 13, "brainpoolP256r1"), ("DH", "GM", 0, "1024-bit"),
+              ("DH", "GM", 2, "2048-bit")]
 
 
 def pace_run(agreement: str, mapping: str, param: int) -> float:
