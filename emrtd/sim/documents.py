@@ -24,7 +24,9 @@ import functools
 import hashlib
 import io
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from importlib import resources
+from typing import Any
 
 from asn1crypto import core, keys
 from cryptography.hazmat.primitives import serialization
@@ -96,89 +98,59 @@ def test_pki(seed: str = DEFAULT_SEED) -> TestPKI:
 def _test_pki(seed: str) -> TestPKI:
     s = pki.Seed(seed)
     utc = pki.utc
-    csca_ec = pki.certificate(
-        subject=pki.name("UT", "CSCA Utopia ECDSA"),
-        key=pki.ec_key(s, "csca-ec", "brainpoolP384r1"),
-        issuer=None,
-        serial=0x1001,
-        not_before=utc(2024),
-        not_after=utc(2039),
-        ca=True,
+    ca_years, ds_years = (utc(2024), utc(2039)), (utc(2025), utc(2036))
+
+    def issue(
+        common_name: str,
+        key: pki.PrivateKey,
+        issuer: pki.Authority | None,
+        serial: int,
+        valid: tuple[datetime, datetime],
+        **options: Any,
+    ) -> pki.Authority:
+        return pki.certificate(
+            subject=pki.name("UT", common_name),
+            key=key,
+            issuer=issuer,
+            serial=serial,
+            not_before=valid[0],
+            not_after=valid[1],
+            ca=issuer is None,
+            **options,
+        )
+
+    ec_key = functools.partial(pki.ec_key, s)
+    csca_ec = issue(
+        "CSCA Utopia ECDSA",
+        ec_key("csca-ec", "brainpoolP384r1"),
+        None,
+        0x1001,
+        ca_years,
         explicit=True,
         hash_name="sha384",
     )
-    csca_rsa = pki.certificate(
-        subject=pki.name("UT", "CSCA Utopia RSA"),
-        key=pki.rsa_key(s, "csca-rsa", 3072),
-        issuer=None,
-        serial=0x1002,
-        not_before=utc(2024),
-        not_after=utc(2039),
-        ca=True,
+    csca_rsa = issue("CSCA Utopia RSA", pki.rsa_key(s, "csca-rsa", 3072), None, 0x1002, ca_years)
+    dsc_ec = issue("DS Utopia ECDSA 1", ec_key("dsc-ec", "brainpoolP256r1"), csca_ec, 0x2001, ds_years)
+    dsc_rsa = issue("DS Utopia RSA 1", pki.rsa_key(s, "dsc-rsa", 2048), csca_rsa, 0x2002, ds_years, pss=True)
+    dsc_expired = issue(
+        "DS Utopia ECDSA expired",
+        ec_key("dsc-expired", "secp256r1"),
+        csca_ec,
+        0x2003,
+        (utc(2024), utc(2024, 12, 31)),
     )
-    dsc_ec = pki.certificate(
-        subject=pki.name("UT", "DS Utopia ECDSA 1"),
-        key=pki.ec_key(s, "dsc-ec", "brainpoolP256r1"),
-        issuer=csca_ec,
-        serial=0x2001,
-        not_before=utc(2025),
-        not_after=utc(2036),
-        ca=False,
+    dsc_revoked = issue(
+        "DS Utopia ECDSA revoked", ec_key("dsc-revoked", "secp256r1"), csca_ec, 0x2004, ds_years
     )
-    dsc_rsa = pki.certificate(
-        subject=pki.name("UT", "DS Utopia RSA 1"),
-        key=pki.rsa_key(s, "dsc-rsa", 2048),
-        issuer=csca_rsa,
-        serial=0x2002,
-        not_before=utc(2025),
-        not_after=utc(2036),
-        ca=False,
-        pss=True,
-    )
-    dsc_expired = pki.certificate(
-        subject=pki.name("UT", "DS Utopia ECDSA expired"),
-        key=pki.ec_key(s, "dsc-expired", "secp256r1"),
-        issuer=csca_ec,
-        serial=0x2003,
-        not_before=utc(2024),
-        not_after=utc(2024, 12, 31),
-        ca=False,
-    )
-    dsc_revoked = pki.certificate(
-        subject=pki.name("UT", "DS Utopia ECDSA revoked"),
-        key=pki.ec_key(s, "dsc-revoked", "secp256r1"),
-        issuer=csca_ec,
-        serial=0x2004,
-        not_before=utc(2025),
-        not_after=utc(2036),
-        ca=False,
-    )
-    rogue_csca = pki.certificate(
-        subject=pki.name("UT", "CSCA Utopia ECDSA"),
-        key=pki.ec_key(s, "rogue", "secp256r1"),
-        issuer=None,
-        serial=0x1001,
-        not_before=utc(2024),
-        not_after=utc(2039),
-        ca=True,
-    )
-    rogue_dsc = pki.certificate(
-        subject=pki.name("UT", "DS Utopia ECDSA 1"),
-        key=pki.ec_key(s, "rogue-dsc", "secp256r1"),
-        issuer=rogue_csca,
-        serial=0x2001,
-        not_before=utc(2025),
-        not_after=utc(2036),
-        ca=False,
-    )
-    ml_signer = pki.certificate(
-        subject=pki.name("UT", "Master List Signer Utopia"),
-        key=pki.ec_key(s, "ml-signer", "brainpoolP256r1"),
-        issuer=csca_ec,
-        serial=0x3001,
-        not_before=utc(2025),
-        not_after=utc(2036),
-        ca=False,
+    # Same names and serials as the trusted pair, other keys: only a key check tells them apart.
+    rogue_csca = issue("CSCA Utopia ECDSA", ec_key("rogue", "secp256r1"), None, 0x1001, ca_years)
+    rogue_dsc = issue("DS Utopia ECDSA 1", ec_key("rogue-dsc", "secp256r1"), rogue_csca, 0x2001, ds_years)
+    ml_signer = issue(
+        "Master List Signer Utopia",
+        ec_key("ml-signer", "brainpoolP256r1"),
+        csca_ec,
+        0x3001,
+        ds_years,
         extended_key_usage=pki.OID_ML_SIGNER_EKU,
     )
     crls = (

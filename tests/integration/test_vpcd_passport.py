@@ -40,18 +40,9 @@ def insert(profile: str) -> subprocess.Popen[str]:
 
 
 @pytest.fixture
-def inserted() -> Iterator[subprocess.Popen[str]]:
-    """Insert the BSI virtual passport into vpcd for the duration of one test."""
-    proc = insert("bsi")
-    yield proc
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-@pytest.fixture
-def inserted_pace() -> Iterator[subprocess.Popen[str]]:
-    """Insert the utopia passport (BAC + PACE ECDH-GM, CA, AA) for one test."""
-    proc = insert("utopia")
+def inserted(request: pytest.FixtureRequest) -> Iterator[subprocess.Popen[str]]:
+    """Insert a virtual passport (``bsi`` unless parametrized) for the duration of one test."""
+    proc = insert(getattr(request, "param", "bsi"))
     yield proc
     proc.terminate()
     proc.wait(timeout=10)
@@ -63,7 +54,8 @@ def read_card_access(card: PcscCard) -> list[PACEInfo]:
     return list(dg14.parse_card_access(raw).pace)
 
 
-def test_pace_and_chip_authentication_through_pcscd(inserted_pace: subprocess.Popen[str]) -> None:
+@pytest.mark.parametrize("inserted", ["utopia"], indirect=True)
+def test_pace_and_chip_authentication_through_pcscd(inserted: subprocess.Popen[str]) -> None:
     """PACE with the MRZ, then CA and reads under the new keys, through pcscd, give the profile's bytes."""
     expected = profiles.passport("utopia")
     card = PcscCard(READER, wait=10)
@@ -84,7 +76,8 @@ def test_pace_and_chip_authentication_through_pcscd(inserted_pace: subprocess.Po
     assert files == {name: expected.files[name] for name in files}
 
 
-def test_pace_with_can_and_wrong_can_through_pcscd(inserted_pace: subprocess.Popen[str]) -> None:
+@pytest.mark.parametrize("inserted", ["utopia"], indirect=True)
+def test_pace_with_can_and_wrong_can_through_pcscd(inserted: subprocess.Popen[str]) -> None:
     """PACE with the CAN works through pcscd; a wrong CAN is refused as AccessKeyError."""
     card = PcscCard(READER, wait=10)
     try:
