@@ -251,6 +251,15 @@ def aa_info(signature_algorithm: str) -> bytes:
     return _seq(_oid(ID_AA), _int(1), _oid(signature_algorithm))
 
 
+def encode_atr_info(max_command: int, max_response: int) -> bytes:
+    """EF.ATR/INFO with the extended length information DO 7F66 (ISO/IEC 7816-4 §12.7.1):
+    the largest command and response the chip accepts."""
+    def length(value: int) -> bytes:
+        return tlv.encode(0x02, value.to_bytes(max(2, (value.bit_length() + 7) // 8), "big"))
+
+    return tlv.encode(0x7F66, length(max_command) + length(max_response))
+
+
 def encode_com(tags: list[int]) -> bytes:
     return tlv.encode(
         0x60, tlv.encode(0x5F01, b"0107") + tlv.encode(0x5F36, b"040000") + tlv.encode(0x5C, bytes(tags))
@@ -431,6 +440,8 @@ def _build(spec: PassportSpec, pki_seed: str) -> Passport:
         0x6B, {0x5F0E: b"ERIKSSON<<ANNA<MARIA", 0x5F2B: b"19740812", 0x5F11: b"ZENITH,UTOPIA"}
     )
     files["dg12"] = encode_text_group(0x6C, {0x5F19: b"UTOPIA PASSPORT OFFICE", 0x5F26: b"20250415"})
+    if spec.extended_length:
+        files["atrinfo"] = encode_atr_info(65535, 65536)
 
     pace_infos = tuple(parse_pace(text) for text in spec.pace)
     ca_keys: list[StaticKey] = []

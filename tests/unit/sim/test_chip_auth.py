@@ -165,6 +165,14 @@ def test_protocol_sets() -> None:
     assert both.transmit(bytes.fromhex("0084000008")).endswith(b"\x90\x00")
 
 
+def test_atr_info_announces_extended_length() -> None:
+    """Extended-length profiles carry EF.ATR/INFO (DO 7F66), readable in the clear from the MF."""
+    chip = VirtualChip(profiles.load("utopia"))
+    assert chip.transmit(bytes.fromhex("00A4020C022F01")) == b"\x90\x00"
+    # 7F66 { 02 02 FFFF (max command), 02 03 010000 (max response) }, fewer bytes than Le asked: 6282
+    assert chip.transmit(bytes.fromhex("00B0000000")) == bytes.fromhex("7F66090202FFFF0203010000" "6282")
+
+
 def test_card_security_needs_pace() -> None:
     """EF.CardSecurity is not readable before PACE (6982), unlike EF.CardAccess."""
     chip = VirtualChip(profiles.load("utopia"))
