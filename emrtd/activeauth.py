@@ -18,12 +18,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from . import ecmath, pubkey
+from . import pubkey, signatures
 from .apdu import CommandAPDU
 from .errors import AuthenticationError, UnsupportedAlgorithmError, VerificationError
 from .exchange import Exchange, transmit
@@ -37,17 +36,25 @@ _BY_HASH_ID = {value: name for name, value in HASH_IDS.items()}
 
 # ActiveAuthenticationInfo signature algorithms (BSI TR-03111 ecdsa-plain-*, X9.62 ecdsa-with-*).
 ECDSA_HASHES = {
-    "0.4.0.127.0.7.1.1.4.1.1": "sha1", "0.4.0.127.0.7.1.1.4.1.2": "sha224",
-    "0.4.0.127.0.7.1.1.4.1.3": "sha256", "0.4.0.127.0.7.1.1.4.1.4": "sha384",
+    "0.4.0.127.0.7.1.1.4.1.1": "sha1",
+    "0.4.0.127.0.7.1.1.4.1.2": "sha224",
+    "0.4.0.127.0.7.1.1.4.1.3": "sha256",
+    "0.4.0.127.0.7.1.1.4.1.4": "sha384",
     "0.4.0.127.0.7.1.1.4.1.5": "sha512",
-    "1.2.840.10045.4.1": "sha1", "1.2.840.10045.4.3.1": "sha224", "1.2.840.10045.4.3.2": "sha256",
-    "1.2.840.10045.4.3.3": "sha384", "1.2.840.10045.4.3.4": "sha512",
+    "1.2.840.10045.4.1": "sha1",
+    "1.2.840.10045.4.3.1": "sha224",
+    "1.2.840.10045.4.3.2": "sha256",
+    "1.2.840.10045.4.3.3": "sha384",
+    "1.2.840.10045.4.3.4": "sha512",
 }
 ECDSA_PLAIN_OIDS = {name: oid for oid, name in ECDSA_HASHES.items() if oid.startswith("0.4.0")}
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384, "sha512": hashes.SHA512,
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
 }
 
 STEP = "AA INTERNAL AUTHENTICATE"
@@ -62,8 +69,9 @@ def expected_length(public_key: pubkey.PublicKey) -> int:
     raise UnsupportedAlgorithmError("DG15 key is neither RSA nor EC", step=STEP)
 
 
-def internal_authenticate(challenge: bytes, sm: SecureMessaging | None, *,
-                          signature_length: int = 256) -> Exchange[bytes]:
+def internal_authenticate(
+    challenge: bytes, sm: SecureMessaging | None, *, signature_length: int = 256
+) -> Exchange[bytes]:
     """Send INTERNAL AUTHENTICATE with an 8-byte challenge; return the chip's signature.
 
     ``signature_length`` (see :func:`expected_length`) decides Le: signatures that do not
@@ -81,8 +89,9 @@ def internal_authenticate(challenge: bytes, sm: SecureMessaging | None, *,
 # -- RSA, ISO/IEC 9796-2 scheme 1 ---------------------------------------------------------
 
 
-def sign_rsa(key: rsa.RSAPrivateKey, challenge: bytes, random: RandomSource,
-             hash_name: str = "sha1") -> bytes:
+def sign_rsa(
+    key: rsa.RSAPrivateKey, challenge: bytes, random: RandomSource, hash_name: str = "sha1"
+) -> bytes:
     """The chip's signature: F^d mod n with F = 6A ‖ M1 ‖ H(M1 ‖ challenge) ‖ trailer."""
     numbers = key.private_numbers()
     n, d = numbers.public_numbers.n, numbers.d
@@ -134,35 +143,12 @@ def sign_ecdsa(key: ec.EllipticCurvePrivateKey, challenge: bytes, hash_name: str
     return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
 
-def _verify_ecdsa(key: pubkey.ECPublicKey, challenge: bytes, signature: bytes, hash_name: str) -> bool:
-    curve = key.curve
-    size = (curve.n.bit_length() + 7) // 8
-    if len(signature) != 2 * size:
-        return False
-    r, s = int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
-    if not (0 < r < curve.n and 0 < s < curve.n):
-        return False
-    if curve.cryptography_name is not None:
-        try:
-            key.to_cryptography().verify(encode_dss_signature(r, s), challenge,
-                                         ec.ECDSA(_HASHES[hash_name]()))
-        except InvalidSignature:
-            return False
-        return True
-    # A curve cryptography lacks (brainpoolP192r1/224r1/320r1): SEC 1 §4.1.4 by hand.
-    digest = hashlib.new(hash_name, challenge).digest()
-    e = int.from_bytes(digest, "big") >> max(0, len(digest) * 8 - curve.n.bit_length())
-    w = pow(s, -1, curve.n)
-    point = ecmath.add(curve, ecmath.multiply(curve, e * w, ecmath.generator(curve)),
-                       ecmath.multiply(curve, r * w, (key.x, key.y)))
-    return point is not None and point[0] % curve.n == r
-
-
 # -- verification -------------------------------------------------------------------------
 
 
-def verify(public_key: pubkey.PublicKey, challenge: bytes, signature: bytes,
-           signature_algorithm: str | None = None) -> None:
+def verify(
+    public_key: pubkey.PublicKey, challenge: bytes, signature: bytes, signature_algorithm: str | None = None
+) -> None:
     """Check the chip's AA signature over ``challenge`` with the DG15 key; raises
     :class:`VerificationError` with the reason when it does not verify.
 
@@ -179,7 +165,6 @@ def verify(public_key: pubkey.PublicKey, challenge: bytes, signature: bytes,
         ec_hash = ECDSA_HASHES.get(signature_algorithm)
         if ec_hash is None:
             raise UnsupportedAlgorithmError(f"AA signature algorithm {signature_algorithm}", step=STEP)
-        if not _verify_ecdsa(public_key, challenge, signature, ec_hash):
-            raise VerificationError("ECDSA signature does not verify", step=STEP)
+        signatures.verify_ecdsa(public_key, challenge, signature, ec_hash, plain=True, step=STEP)
         return
     raise UnsupportedAlgorithmError("DG15 key is neither RSA nor EC", step=STEP)

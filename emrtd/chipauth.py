@@ -56,21 +56,30 @@ def encode_public(public_key: PublicKey) -> bytes:
 def default_info(key_info: ChipAuthenticationPublicKeyInfo) -> ChipAuthenticationInfo:
     """9303-11 §9.2.5: without a ChipAuthenticationInfo, CA uses 3DES for the key's agreement."""
     suffix = "1" if key_info.key_agreement == "DH" else "2"
-    return ChipAuthenticationInfo(f"{ID_CA}.{suffix}.1", 1, key_info.key_id, key_info.key_agreement,
-                                  "3DES", 16)
+    return ChipAuthenticationInfo(
+        f"{ID_CA}.{suffix}.1", 1, key_info.key_id, key_info.key_agreement, "3DES", 16
+    )
 
 
 def session(info: ChipAuthenticationInfo, secret: bytes) -> SecureMessaging:
     """The channel after CA: KDF of the shared secret, SSC zero."""
-    return SecureMessaging(info.cipher, crypto.kdf(secret, crypto.KDF_ENC, info.cipher, info.key_length),
-                           crypto.kdf(secret, crypto.KDF_MAC, info.cipher, info.key_length), 0)
+    return SecureMessaging(
+        info.cipher,
+        crypto.kdf(secret, crypto.KDF_ENC, info.cipher, info.key_length),
+        crypto.kdf(secret, crypto.KDF_MAC, info.cipher, info.key_length),
+        0,
+    )
 
 
-def commands(info: ChipAuthenticationInfo, ephemeral_public: bytes, key_id: int | None,
-             *, use_kat: bool | None = None) -> tuple[CommandAPDU, ...]:
+def commands(
+    info: ChipAuthenticationInfo, ephemeral_public: bytes, key_id: int | None, *, use_kat: bool | None = None
+) -> tuple[CommandAPDU, ...]:
     """The plain CA commands; MSE:Set KAT for 3DES unless ``use_kat`` says otherwise."""
-    key_ref = tlv.encode(0x84, key_id.to_bytes(max(1, (key_id.bit_length() + 7) // 8), "big")) \
-        if key_id is not None else b""
+    key_ref = (
+        tlv.encode(0x84, key_id.to_bytes(max(1, (key_id.bit_length() + 7) // 8), "big"))
+        if key_id is not None
+        else b""
+    )
     kat = info.cipher == "3DES" if use_kat is None else use_kat
     if kat:
         if info.cipher != "3DES":
@@ -92,8 +101,13 @@ class CAPlan:
     sm: SecureMessaging = field(repr=False)
 
 
-def prepare(key_info: ChipAuthenticationPublicKeyInfo, random: RandomSource,
-            info: ChipAuthenticationInfo | None = None, *, use_kat: bool | None = None) -> CAPlan:
+def prepare(
+    key_info: ChipAuthenticationPublicKeyInfo,
+    random: RandomSource,
+    info: ChipAuthenticationInfo | None = None,
+    *,
+    use_kat: bool | None = None,
+) -> CAPlan:
     """Make the terminal's ephemeral key and the CA commands for the chip's static key."""
     info = info or default_info(key_info)
     if info.key_agreement != key_info.key_agreement:

@@ -66,6 +66,10 @@ class VerificationError(EmrtdError):
     """A signature, hash or certificate check did not pass."""
 
 
+class TrustStoreError(EmrtdError):
+    """A trust store file cannot be loaded: unreadable, malformed, or its signature fails."""
+
+
 class WireFormatError(EmrtdError, ValueError):
     """A DocVal v2 message is malformed; ``reason`` is the close reason the spec assigns."""
 

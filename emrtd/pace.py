@@ -43,8 +43,13 @@ _C1_128 = bytes.fromhex("a4e136ac725f738b01c1f60217c188ad")
 _C0_256 = bytes.fromhex("d463d65234124ef7897054986dca0a174e28df758cbaa03f240616414d5a1676")
 _C1_256 = bytes.fromhex("54bd7255f0aaf831bec3423fcf39d69b6cbf066677d0faae5aadd99df8e53517")
 
-_MAPPING_OID = {("DH", "GM"): "1", ("ECDH", "GM"): "2", ("DH", "IM"): "3", ("ECDH", "IM"): "4",
-                ("ECDH", "CAM"): "6"}
+_MAPPING_OID = {
+    ("DH", "GM"): "1",
+    ("ECDH", "GM"): "2",
+    ("DH", "IM"): "3",
+    ("ECDH", "IM"): "4",
+    ("ECDH", "CAM"): "6",
+}
 _CIPHER_OID = {("3DES", 16): "1", ("AES", 16): "2", ("AES", 24): "3", ("AES", 32): "4"}
 
 
@@ -246,8 +251,10 @@ def pseudo_random(nonce_s: bytes, nonce_t: bytes, prime: int, info: PACEInfo) ->
 
 def session_keys(secret: bytes, info: PACEInfo) -> tuple[bytes, bytes]:
     """KS_enc and KS_mac from the shared secret (9303-11 §9.7.1)."""
-    return (crypto.kdf(secret, crypto.KDF_ENC, info.cipher, info.key_length),
-            crypto.kdf(secret, crypto.KDF_MAC, info.cipher, info.key_length))
+    return (
+        crypto.kdf(secret, crypto.KDF_ENC, info.cipher, info.key_length),
+        crypto.kdf(secret, crypto.KDF_MAC, info.cipher, info.key_length),
+    )
 
 
 def public_key_data(info: PACEInfo, key_tag: int, public: bytes) -> bytes:
@@ -299,8 +306,7 @@ def mse_set_at(info: PACEInfo, password_reference: int) -> CommandAPDU:
     return CommandAPDU(0x00, 0x22, 0xC1, 0xA4, data)
 
 
-def general_authenticate(tag: int | None, data: bytes, *, last: bool = False,
-                         ne: int = 256) -> CommandAPDU:
+def general_authenticate(tag: int | None, data: bytes, *, last: bool = False, ne: int = 256) -> CommandAPDU:
     """GENERAL AUTHENTICATE with dynamic authentication data ``7C {tag data}``."""
     inner = b"" if tag is None else tlv.encode(tag, data)
     return CommandAPDU(0x00 if last else 0x10, 0x86, 0x00, 0x00, tlv.encode(0x7C, inner), ne=ne)
@@ -421,8 +427,9 @@ def verify_chip_authentication_data(result: PACEResult, chip_public_key: bytes) 
         return False
     try:
         expected = base.decode(result.chip_map_public, "PACE CAM")
-        computed = base.agree(int.from_bytes(result.chip_authentication_data, "big"), chip_public_key,
-                              "PACE CAM")
+        computed = base.agree(
+            int.from_bytes(result.chip_authentication_data, "big"), chip_public_key, "PACE CAM"
+        )
     except CryptoError:
         return False
     return computed == expected

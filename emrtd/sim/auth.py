@@ -114,8 +114,9 @@ def pace_set_at(keys: AuthKeys, state: AuthState, command: CommandAPDU) -> Respo
     return _sw(0x9000)
 
 
-def pace_general_authenticate(keys: AuthKeys, state: AuthState, command: CommandAPDU,
-                              random: RandomSource) -> ResponseAPDU:
+def pace_general_authenticate(
+    keys: AuthKeys, state: AuthState, command: CommandAPDU, random: RandomSource
+) -> ResponseAPDU:
     """One GENERAL AUTHENTICATE step of PACE (9303-11 §4.4.4.2)."""
     run = state.pace
     if run is None:
@@ -138,8 +139,9 @@ def pace_general_authenticate(keys: AuthKeys, state: AuthState, command: Command
     return ResponseAPDU(tlv.encode(0x7C, data), 0x9000)
 
 
-def _pace_step(keys: AuthKeys, state: AuthState, run: _PACERun, objects: dict[int, bytes],
-               random: RandomSource) -> bytes:
+def _pace_step(
+    keys: AuthKeys, state: AuthState, run: _PACERun, objects: dict[int, bytes], random: RandomSource
+) -> bytes:
     info = run.info
     if run.step == 1:
         if objects:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from .. import curves
+from ..truststore import CscaMasterList
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -401,16 +402,6 @@ def signed_data(
         }
     )
     return cms.ContentInfo({"content_type": "signed_data", "content": data})
-
-
-class _Certificates(core.SetOf):
-    _child_spec = x509.Certificate
-
-
-class CscaMasterList(core.Sequence):
-    """ICAO 9303-12 §9: CscaMasterList ::= SEQUENCE { version, certList SET OF Certificate }."""
-
-    _fields = [("version", core.Integer), ("cert_list", _Certificates)]
 
 
 def master_list(

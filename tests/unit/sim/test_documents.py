@@ -17,6 +17,7 @@ from emrtd import pubkey
 from emrtd.errors import EmrtdError
 from emrtd.lds import com, dg1, dg2, dg14, sod
 from emrtd.sim import documents, pki, profiles
+from emrtd.truststore import CscaMasterList
 
 
 def test_same_seed_same_pki() -> None:
@@ -90,7 +91,7 @@ def test_master_list_holds_both_cscas_and_is_signed() -> None:
     signed = info["content"]
     assert signed["encap_content_info"]["content_type"].dotted == pki.OID_MASTER_LIST
     content = signed["encap_content_info"]["content"].native
-    certs = pki.CscaMasterList.load(content)["cert_list"]
+    certs = CscaMasterList.load(content)["cert_list"]
     assert {c.dump() for c in certs} == {trust.csca_ec.der, trust.csca_rsa.der}
     signer = signed["signer_infos"][0]
     digest = [a for a in signer["signed_attrs"] if a["type"].native == "message_digest"][0]["values"][

@@ -1,0 +1,149 @@
+"""Verifying the signatures of the eMRTD PKI: certificates, CRLs, SOD and master-list signer
+infos, EF.CardSecurity.
+
+Algorithms are named by their X.509/CMS AlgorithmIdentifier (``asn1crypto``): RSA PKCS#1
+v1.5, RSASSA-PSS (with its parameters), ECDSA with DER signatures, and BSI TR-03111
+``ecdsa-plain-*`` (r ‖ s). Keys come from :func:`emrtd.pubkey.parse_spki`, so EC keys with
+explicit parameters work, including curves ``cryptography`` lacks (verified with
+:mod:`emrtd.ecmath`). Digests weaker than SHA-1 are refused as disallowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from asn1crypto import algos
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+from . import ecmath, pubkey
+from .errors import UnsupportedAlgorithmError, VerificationError
+
+ALLOWED_DIGESTS = ("sha1", "sha224", "sha256", "sha384", "sha512")
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+# BSI TR-03111 ecdsa-plain-SHA*: the signature is r ‖ s, not a DER SEQUENCE.
+PLAIN_ECDSA = {
+    "0.4.0.127.0.7.1.1.4.1.1": "sha1",
+    "0.4.0.127.0.7.1.1.4.1.2": "sha224",
+    "0.4.0.127.0.7.1.1.4.1.3": "sha256",
+    "0.4.0.127.0.7.1.1.4.1.4": "sha384",
+    "0.4.0.127.0.7.1.1.4.1.5": "sha512",
+}
+
+
+def _allowed(digest: str, step: str) -> str:
+    if digest not in ALLOWED_DIGESTS:
+        raise UnsupportedAlgorithmError(f"disallowed digest algorithm {digest}", step=step)
+    return digest
+
+
+def verify(
+    public_key: pubkey.PublicKey,
+    algorithm: algos.SignedDigestAlgorithm,
+    data: bytes,
+    signature: bytes,
+    *,
+    digest: str | None = None,
+    step: str = "signature",
+) -> None:
+    """Verify ``signature`` over ``data``; raise :class:`VerificationError` (bad signature)
+    or :class:`UnsupportedAlgorithmError` (algorithm not allowed or not known).
+
+    ``digest`` is the CMS digestAlgorithm, used when the signature algorithm names none
+    (``rsaEncryption``, ``ecdsa``)."""
+    oid = algorithm["algorithm"].dotted
+    if oid in PLAIN_ECDSA:
+        verify_ecdsa(public_key, data, signature, _allowed(PLAIN_ECDSA[oid], step), plain=True, step=step)
+        return
+    try:
+        name = algorithm.signature_algo
+    except ValueError:
+        raise UnsupportedAlgorithmError(f"signature algorithm {oid} is not supported", step=step) from None
+    if name == "rsassa_pss":
+        _verify_pss(public_key, algorithm["parameters"], data, signature, step)
+        return
+    try:
+        hash_name = algorithm.hash_algo
+    except ValueError:
+        if digest is None:
+            raise UnsupportedAlgorithmError(f"signature algorithm {oid} names no digest", step=step) from None
+        hash_name = digest
+    hash_name = _allowed(hash_name, step)
+    if name == "rsassa_pkcs1v15":
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            raise VerificationError("RSA signature but the key is not RSA", step=step)
+        try:
+            public_key.verify(signature, data, padding.PKCS1v15(), _HASHES[hash_name]())
+        except InvalidSignature:
+            raise VerificationError("RSA PKCS#1 v1.5 signature does not verify", step=step) from None
+        return
+    if name == "ecdsa":
+        verify_ecdsa(public_key, data, signature, hash_name, plain=False, step=step)
+        return
+    raise UnsupportedAlgorithmError(f"signature algorithm {name} is not supported", step=step)
+
+
+def _verify_pss(
+    public_key: pubkey.PublicKey, params: algos.RSASSAPSSParams, data: bytes, signature: bytes, step: str
+) -> None:
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise VerificationError("RSA-PSS signature but the key is not RSA", step=step)
+    hash_name = _allowed(params["hash_algorithm"]["algorithm"].native, step)
+    mgf = params["mask_gen_algorithm"]
+    mgf_hash = (
+        _allowed(mgf["parameters"]["algorithm"].native, step) if mgf["algorithm"].native == "mgf1" else None
+    )
+    if mgf_hash is None:
+        raise UnsupportedAlgorithmError("RSA-PSS mask generation is not MGF1", step=step)
+    pad = padding.PSS(padding.MGF1(_HASHES[mgf_hash]()), params["salt_length"].native)
+    try:
+        public_key.verify(signature, data, pad, _HASHES[hash_name]())
+    except InvalidSignature:
+        raise VerificationError("RSA-PSS signature does not verify", step=step) from None
+
+
+def verify_ecdsa(
+    public_key: pubkey.PublicKey, data: bytes, signature: bytes, hash_name: str, *, plain: bool, step: str
+) -> None:
+    if not isinstance(public_key, pubkey.ECPublicKey):
+        raise VerificationError("ECDSA signature but the key is not EC", step=step)
+    curve = public_key.curve
+    try:
+        if plain:
+            size = (curve.n.bit_length() + 7) // 8
+            if len(signature) != 2 * size:
+                raise ValueError("plain signature has the wrong length")
+            r, s = int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
+        else:
+            r, s = decode_dss_signature(signature)
+    except ValueError:
+        raise VerificationError("malformed ECDSA signature", step=step) from None
+    if not (0 < r < curve.n and 0 < s < curve.n):
+        raise VerificationError("ECDSA signature values out of range", step=step)
+    if curve.cryptography_name is not None:
+        try:
+            public_key.to_cryptography().verify(
+                encode_dss_signature(r, s), data, ec.ECDSA(_HASHES[hash_name]())
+            )
+        except InvalidSignature:
+            raise VerificationError("ECDSA signature does not verify", step=step) from None
+        return
+    # SEC 1 §4.1.4 by hand for curves cryptography lacks (brainpoolP192r1/224r1/320r1).
+    digest = hashlib.new(hash_name, data).digest()
+    e = int.from_bytes(digest, "big") >> max(0, len(digest) * 8 - curve.n.bit_length())
+    w = pow(s, -1, curve.n)
+    point = ecmath.add(
+        curve,
+        ecmath.multiply(curve, e * w, ecmath.generator(curve)),
+        ecmath.multiply(curve, r * w, (public_key.x, public_key.y)),
+    )
+    if point is None or point[0] % curve.n != r:
+        raise VerificationError("ECDSA signature does not verify", step=step)

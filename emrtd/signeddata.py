@@ -1,0 +1,80 @@
+"""Checking a CMS SignedData signer (RFC 5652 §5.4-5.6) as eMRTD objects use it: EF.SOD,
+EF.CardSecurity and CSCA master lists carry one signer, identified by issuer and serial
+number or by subject key identifier, whose certificate is in the SignedData, and whose
+signed attributes hold the content type and the message digest of the eContent."""
+
+from __future__ import annotations
+
+import hashlib
+
+from asn1crypto import cms, core, x509
+
+from . import pubkey, signatures
+from .errors import EmrtdError, UnsupportedAlgorithmError, VerificationError
+
+
+def _attribute(attributes: cms.CMSAttributes, name: str) -> core.Asn1Value | None:
+    values = [attr["values"] for attr in attributes if attr["type"].native == name]
+    if len(values) != 1 or len(values[0]) != 1:
+        return None
+    value: core.Asn1Value = values[0][0]
+    return value
+
+
+def signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.Certificate | None:
+    """The certificate in ``signed`` that ``signer``'s sid names."""
+    sid = signer["sid"]
+    candidates = (
+        [c.chosen for c in signed["certificates"] if c.name == "certificate"]
+        if signed["certificates"].native is not None
+        else []
+    )
+    for cert in candidates:
+        if sid.name == "issuer_and_serial_number":
+            if (
+                cert.issuer == sid.chosen["issuer"]
+                and cert.serial_number == sid.chosen["serial_number"].native
+            ):
+                return cert
+        elif cert.key_identifier == sid.chosen.native:
+            return cert
+    return None
+
+
+def verify_signer(signed: cms.SignedData, econtent: bytes, step: str) -> x509.Certificate:
+    """Check the single signer of ``signed`` over ``econtent``; return its certificate.
+
+    Raises :class:`VerificationError` naming the failed check (content-type attribute,
+    messageDigest, signature) or :class:`UnsupportedAlgorithmError` for a disallowed one."""
+    signer_infos = signed["signer_infos"]
+    if len(signer_infos) != 1:
+        raise VerificationError(f"{len(signer_infos)} signer infos, expected exactly one", step=step)
+    signer = signer_infos[0]
+    try:
+        digest = signer["digest_algorithm"]["algorithm"].native
+    except ValueError:
+        raise UnsupportedAlgorithmError("unknown digest algorithm", step=step) from None
+    if digest not in signatures.ALLOWED_DIGESTS:
+        raise UnsupportedAlgorithmError(f"disallowed digest algorithm {digest}", step=step)
+    attributes = signer["signed_attrs"]
+    if not isinstance(attributes, cms.CMSAttributes) or len(attributes) == 0:
+        raise VerificationError("signer info has no signed attributes", step=step)
+    content_type = _attribute(attributes, "content_type")
+    if content_type is None or content_type.dotted != signed["encap_content_info"]["content_type"].dotted:
+        raise VerificationError("content-type attribute does not match the eContentType", step=step)
+    message_digest = _attribute(attributes, "message_digest")
+    if message_digest is None or message_digest.native != hashlib.new(digest, econtent).digest():
+        raise VerificationError("messageDigest attribute does not match the eContent", step=step)
+    certificate = signer_certificate(signed, signer)
+    if certificate is None:
+        raise VerificationError("the signer's certificate is not in the SignedData", step=step)
+    try:
+        key = pubkey.parse_spki(certificate["tbs_certificate"]["subject_public_key_info"].dump())
+    except EmrtdError as exc:
+        raise UnsupportedAlgorithmError(f"signer key: {exc.message}", step=step) from None
+    # The signature covers the DER SET OF the attributes, sent with an [0] IMPLICIT tag.
+    signed_bytes = b"\x31" + attributes.dump()[1:]
+    signatures.verify(
+        key, signer["signature_algorithm"], signed_bytes, signer["signature"].native, digest=digest, step=step
+    )
+    return certificate
