@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from importlib import resources
@@ -254,6 +255,7 @@ def aa_info(signature_algorithm: str) -> bytes:
 def encode_atr_info(max_command: int, max_response: int) -> bytes:
     """EF.ATR/INFO with the extended length information DO 7F66 (ISO/IEC 7816-4 §12.7.1):
     the largest command and response the chip accepts."""
+
     def length(value: int) -> bytes:
         return tlv.encode(0x02, value.to_bytes(max(2, (value.bit_length() + 7) // 8), "big"))
 
@@ -492,8 +494,11 @@ def _build(spec: PassportSpec, pki_seed: str) -> Passport:
     signed_hashes = dict(data_groups)
     if "tampered-dg" in faults:
         files["dg1"] = files["dg1"].replace(b"ANNA<MARIA", b"EVA<<MARIA")
-    files["sod"] = tlv.encode(
-        0x77, _sign(pki.OID_LDS_SECURITY_OBJECT, _lds_security_object(signed_hashes, spec), spec, trust)
+    files["sod"] = sign_sod(
+        group_hashes(signed_hashes, spec.sod_hash),
+        _document_signer(spec, trust),
+        hash_name=spec.sod_hash,
+        signing_time=_signing_time(spec),
     )
     tag_of = {number: tag for tag, number in DG_TAGS.items()}
     files["com"] = encode_com(
@@ -512,19 +517,44 @@ def _build(spec: PassportSpec, pki_seed: str) -> Passport:
     return Passport(spec, files, keys_, holder)
 
 
-def _lds_security_object(groups: dict[str, bytes], spec: PassportSpec) -> bytes:
-    hashes = [
-        {
-            "data_group_number": int(name[2:]),
-            "data_group_hash_value": hashlib.new(spec.sod_hash, raw).digest(),
-        }
-        for name, raw in sorted(groups.items(), key=lambda item: int(item[0][2:]))
+def lds_security_object(hashes: Mapping[int, bytes], hash_name: str = "sha256") -> bytes:
+    """The DER LDSSecurityObject (9303-10 §4.6.2.2) over the given data group hashes."""
+    values = [
+        {"data_group_number": number, "data_group_hash_value": digest}
+        for number, digest in sorted(hashes.items())
     ]
     return bytes(
         LDSSecurityObject(
-            {"version": 0, "hash_algorithm": {"algorithm": spec.sod_hash}, "data_group_hash_values": hashes}
+            {"version": 0, "hash_algorithm": {"algorithm": hash_name}, "data_group_hash_values": values}
         ).dump()
     )
+
+
+def group_hashes(groups: Mapping[str, bytes], hash_name: str = "sha256") -> dict[int, bytes]:
+    """Hashes of data groups given by DocVal name (``dg1`` …)."""
+    return {int(name[2:]): hashlib.new(hash_name, raw).digest() for name, raw in groups.items()}
+
+
+def sign_sod(
+    hashes: Mapping[int, bytes],
+    signer: pki.Authority,
+    *,
+    hash_name: str = "sha256",
+    signing_time: datetime | None = None,
+    message_digest: bytes | None = None,
+) -> bytes:
+    """EF.SOD (tag 77) over ``hashes``, signed by ``signer``; ``message_digest`` overrides the
+    signed attribute (for negative tests)."""
+    content = lds_security_object(hashes, hash_name)
+    info = pki.signed_data(
+        pki.OID_LDS_SECURITY_OBJECT,
+        content,
+        signer,
+        digest=hash_name,
+        signing_time=signing_time,
+        message_digest=message_digest,
+    )
+    return tlv.encode(0x77, info.dump())
 
 
 def _document_signer(spec: PassportSpec, trust: TestPKI) -> pki.Authority:
@@ -538,9 +568,13 @@ def _document_signer(spec: PassportSpec, trust: TestPKI) -> pki.Authority:
     return trust.dsc_rsa if spec.signer == "rsa" else trust.dsc_ec
 
 
+def _signing_time(spec: PassportSpec) -> datetime:
+    return pki.utc(2024, 6, 1) if "expired-dsc" in spec.faults else pki.utc(2025, 4, 15)
+
+
 def _sign(content_type: str, content: bytes, spec: PassportSpec, trust: TestPKI) -> bytes:
     signer = _document_signer(spec, trust)
-    signing_time = pki.utc(2024, 6, 1) if "expired-dsc" in spec.faults else pki.utc(2025, 4, 15)
-    return bytes(
-        pki.signed_data(content_type, content, signer, digest=spec.sod_hash, signing_time=signing_time).dump()
+    info = pki.signed_data(
+        content_type, content, signer, digest=spec.sod_hash, signing_time=_signing_time(spec)
     )
+    return bytes(info.dump())

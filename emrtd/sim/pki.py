@@ -253,17 +253,22 @@ def certificate(
     hash_name: str = "sha256",
     pss: bool = False,
     extended_key_usage: str | None = None,
+    issuer_name: x509.Name | None = None,
+    key_usage: set[str] | None = None,
 ) -> Authority:
-    """Issue a certificate for ``key`` (self-signed when ``issuer`` is None)."""
+    """Issue a certificate for ``key`` (self-signed when ``issuer`` is None).
+
+    ``issuer_name`` and ``key_usage`` override what the issuer and ``ca`` imply (for negative
+    tests)."""
     public = spki(key, explicit=explicit)
     signer = issuer.signer if issuer else Signer(key, hash_name, pss)
-    issuer_name = issuer.subject if issuer else subject
+    issuer_name = issuer_name or (issuer.subject if issuer else subject)
     issuer_key_id = (
         _key_id(issuer.certificate["tbs_certificate"]["subject_public_key_info"])
         if issuer
         else _key_id(public)
     )
-    usage = {"key_cert_sign", "crl_sign"} if ca else {"digital_signature"}
+    usage = key_usage or ({"key_cert_sign", "crl_sign"} if ca else {"digital_signature"})
     extensions = [
         {"extn_id": "key_usage", "critical": True, "extn_value": usage},
         {"extn_id": "key_identifier", "critical": False, "extn_value": _key_id(public)},
