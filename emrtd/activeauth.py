@@ -117,7 +117,14 @@ def recover_rsa(key: rsa.RSAPublicKey, signature: bytes) -> tuple[bytes, str, by
     representative = pow(value, e, n)
     if representative & 0xF != 0xC:  # 9796-2 §B.6: the signer may have sent n - J
         representative = n - representative
-    data = representative.to_bytes(size, "big")
+    return open_representative(representative.to_bytes(size, "big"))
+
+
+def open_representative(data: bytes) -> tuple[bytes, str, bytes]:
+    """Split a recovered representative ``6A ‖ M1 ‖ H ‖ trailer`` into (M1, hash name, H)."""
+    size = len(data)
+    if size < 2:
+        raise VerificationError("representative is too short", step=STEP)
     if data[-1] == 0xBC:
         hash_name, trailer = "sha1", 1
     elif data[-1] == 0xCC and data[-2] in _BY_HASH_ID:
