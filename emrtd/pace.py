@@ -153,8 +153,11 @@ class DHDomain:
 
     def map_generic(self, nonce: bytes, private: int, public: bytes, step: str) -> DHDomain:
         """g~ = g^s · h with h = PK_map^SK_map (9303-11 §4.4.3.3.1)."""
+        return self.map_with_shared(nonce, pow(self.decode(public, step), private, self.group.p), step)
+
+    def map_with_shared(self, nonce: bytes, h: int, step: str = "PACE GA2") -> DHDomain:
+        """g~ = g^s · h for a known mapping secret h."""
         p = self.group.p
-        h = pow(self.decode(public, step), private, p)
         mapped = pow(self.generator, int.from_bytes(nonce, "big"), p) * h % p
         if mapped == 1:
             raise CryptoError("mapped generator is 1", step=step)
