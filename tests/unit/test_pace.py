@@ -176,8 +176,8 @@ def pace_chip(info: PACEInfo, key: MRZKey | CANKey, cam_key: int | None = None) 
 def test_round_trip(agreement: str, mapping: str, cipher: str, length: int, param: int) -> None:
     """Terminal and chip agree on keys, and the chip then answers SM-protected reads."""
     info = PACEInfo(
-        pace.protocol_oid(agreement, mapping, cipher, length), 2, param, agreement, mapping, cipher, length
-    )  # type: ignore[arg-type]
+        pace.protocol_oid(agreement, mapping, cipher, length), 2, param, agreement, mapping, cipher, length  # type: ignore[arg-type]
+    )
     base = pace.domain(info)
     cam_key = base.private_key(os.urandom) if mapping == "CAM" else None
     chip = pace_chip(info, G1_KEY, cam_key)
@@ -336,8 +336,10 @@ def test_h2_dh_integrated_mapping() -> None:
     value = pace.pseudo_random(G2_NONCE, _hex("B3A6DB3C 870C3E99 245E0D1C 06B747DE"), base.prime, info)
     assert value == int.from_bytes(
         _hex(
-            "A0C7C50C 002061A5 1CC87D25 4EF38068 607417B6 EE1B3647 3CFB800D 2D2E5FA2 B6980F01 105D24FA B22ACD1B"
-            "FA5C8A4C 093ECDFA FE6D7125 D42A843E 33860383 5CF19AFA FF75EFE2 1DC5F6AA 1F9AE46C 25087E73 68166FB0"
+            "A0C7C50C 002061A5 1CC87D25 4EF38068 607417B6 "
+            "EE1B3647 3CFB800D 2D2E5FA2 B6980F01 105D24FA B22ACD1B"
+            "FA5C8A4C 093ECDFA FE6D7125 D42A843E 33860383 "
+            "5CF19AFA FF75EFE2 1DC5F6AA 1F9AE46C 25087E73 68166FB0"
             "8C1E4627 AFED7D93 570417B7 90FF7F74 7E57F432 B04E1236 819E0DFE F5B6E77C A4999925 328182D2"
         ),
         "big",
@@ -346,8 +348,10 @@ def test_h2_dh_integrated_mapping() -> None:
     assert isinstance(mapped, pace.DHDomain)
     assert mapped.generator == int.from_bytes(
         _hex(
-            "1D7D767F 11E333BC D6DBAEF4 0E799E7A 926B9697 3550656F F3C83072 6D118D61 C276CDCC 61D475CF 03A98E0C"
-            "0E79CAEB A5BE2557 8BD4551D 0B109032 36F0B0F9 76852FA7 8EEA14EA 0ACA87D1 E91F688F E0DFF897 BBE35A47"
+            "1D7D767F 11E333BC D6DBAEF4 0E799E7A 926B9697 "
+            "3550656F F3C83072 6D118D61 C276CDCC 61D475CF 03A98E0C"
+            "0E79CAEB A5BE2557 8BD4551D 0B109032 36F0B0F9 "
+            "76852FA7 8EEA14EA 0ACA87D1 E91F688F E0DFF897 BBE35A47"
             "2621D343 564B262F 34223AE8 FC59B664 BFEDFA2B FE7516CA 5510A6BB B633D517 EC25D4E0 BBAA16C2"
         ),
         "big",
