@@ -22,16 +22,17 @@ result, see ``interop-notes.md``):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from asn1crypto import x509
+from asn1crypto import cms, x509
 
 from . import countries, signeddata
 from .errors import EmrtdError
-from .lds import com, dg1, sod
+from .lds import cardsecurity, com, dg1, sod
+from .lds.securityinfos import SecurityInfos
 from .truststore import TrustedCertificate, TrustStore, describe, valid_at
 
 
@@ -116,14 +117,30 @@ def verify(files: Mapping[str, bytes], trust: TrustStore, at: datetime) -> Passi
     )
 
 
+_T = TypeVar("_T")
+
+
+def _guarded(check: Callable[[], _T], failed: _T, what: str, errors: list[str]) -> _T:
+    """Run one check; a structure asn1crypto finds malformed only now becomes a reason."""
+    try:
+        return check()
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as exc:
+        errors.append(f"{what}: malformed: {exc}")
+        return failed
+
+
 def _check_signature(parsed: sod.SOD, errors: list[str]) -> tuple[bool, x509.Certificate | None]:
     try:
         return True, signeddata.verify_signer(parsed.signed_data, parsed.econtent, "SOD signature")
     except EmrtdError as exc:
         errors.append(f"signature: {exc.message}")
     # Even when the signature fails, name the DSC for the report if there is one.
-    signer_infos = parsed.signer_infos
-    return False, signeddata.signer_certificate(parsed.signed_data, signer_infos[0]) if signer_infos else None
+    return False, _guarded(lambda: _first_signer(parsed.signed_data), None, "signature", errors)
+
+
+def _first_signer(signed: cms.SignedData) -> x509.Certificate | None:
+    infos = signed["signer_infos"]
+    return signeddata.signer_certificate(signed, infos[0]) if len(infos) else None
 
 
 def _check_certificate(
@@ -213,3 +230,42 @@ def trusted_verdict(pa: PassiveAuthenticationResult, data_group: int, outcome: b
     if outcome is None:
         return "UNAVAILABLE"
     return "SUCCESS" if outcome and pa.verified(data_group) else "FAILED"
+
+
+@dataclass(frozen=True)
+class CardSecurityResult:
+    """EF.CardSecurity checked like a SOD: its signer and the signer's chain."""
+
+    signature_valid: bool
+    certificate_valid: bool
+    errors: tuple[str, ...]
+    security_infos: SecurityInfos | None = field(default=None, repr=False)
+
+    @property
+    def valid(self) -> bool:
+        return self.signature_valid and self.certificate_valid
+
+
+def verify_card_security(raw: bytes, trust: TrustStore, at: datetime) -> CardSecurityResult:
+    """Check EF.CardSecurity's signature and DSC chain, so that PACE-CAM can trust the chip
+    authentication key in it (9303-11 §4.4.3.5.2). Never raises for bad input."""
+    try:
+        parsed = cardsecurity.parse(raw)
+    except EmrtdError as exc:
+        return CardSecurityResult(False, False, (f"cardsecurity: {exc}",))
+    errors: list[str] = []
+    try:
+        signer: x509.Certificate | None = signeddata.verify_signer(
+            parsed.signed_data, parsed.econtent, "EF.CardSecurity signature"
+        )
+        signature_ok = True
+    except EmrtdError as exc:
+        errors.append(f"signature: {exc.message}")
+        signer = _guarded(lambda: _first_signer(parsed.signed_data), None, "signature", errors)
+        signature_ok = False
+    certificate_ok = (
+        _guarded(lambda: _check_certificate(signer, trust, at, None, errors)[0], False, "certificate", errors)
+        if signer is not None
+        else False
+    )
+    return CardSecurityResult(signature_ok, certificate_ok, tuple(errors), parsed.security_infos)

@@ -22,7 +22,14 @@ def _attribute(attributes: cms.CMSAttributes, name: str) -> core.Asn1Value | Non
 
 
 def signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.Certificate | None:
-    """The certificate in ``signed`` that ``signer``'s sid names."""
+    """The certificate in ``signed`` that ``signer``'s sid names (None if absent or malformed)."""
+    try:
+        return _signer_certificate(signed, signer)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError):
+        return None
+
+
+def _signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.Certificate | None:
     sid = signer["sid"]
     candidates = (
         [c.chosen for c in signed["certificates"] if c.name == "certificate"]
@@ -45,7 +52,17 @@ def verify_signer(signed: cms.SignedData, econtent: bytes, step: str) -> x509.Ce
     """Check the single signer of ``signed`` over ``econtent``; return its certificate.
 
     Raises :class:`VerificationError` naming the failed check (content-type attribute,
-    messageDigest, signature) or :class:`UnsupportedAlgorithmError` for a disallowed one."""
+    messageDigest, signature, or a malformed structure, which asn1crypto only finds when it
+    parses a part lazily) or :class:`UnsupportedAlgorithmError` for a disallowed algorithm."""
+    try:
+        return _verify_signer(signed, econtent, step)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as exc:
+        if isinstance(exc, EmrtdError):
+            raise
+        raise VerificationError(f"malformed SignedData: {exc}", step=step) from None
+
+
+def _verify_signer(signed: cms.SignedData, econtent: bytes, step: str) -> x509.Certificate:
     signer_infos = signed["signer_infos"]
     if len(signer_infos) != 1:
         raise VerificationError(f"{len(signer_infos)} signer infos, expected exactly one", step=step)
@@ -65,7 +82,7 @@ def verify_signer(signed: cms.SignedData, econtent: bytes, step: str) -> x509.Ce
     message_digest = _attribute(attributes, "message_digest")
     if message_digest is None or message_digest.native != hashlib.new(digest, econtent).digest():
         raise VerificationError("messageDigest attribute does not match the eContent", step=step)
-    certificate = signer_certificate(signed, signer)
+    certificate = _signer_certificate(signed, signer)
     if certificate is None:
         raise VerificationError("the signer's certificate is not in the SignedData", step=step)
     try:

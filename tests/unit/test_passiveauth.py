@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from asn1crypto import cms
+from hypothesis import given
+from hypothesis import strategies as st
 
 from emrtd import passiveauth, pubkey
 from emrtd.errors import LDSError, TrustStoreError
@@ -320,3 +322,68 @@ def test_corrupted_ca_public_key_is_a_typed_error() -> None:
     raw[at + len(point) - 1] ^= 0x01
     with pytest.raises(LDSError, match="not on the curve"):
         dg14.parse(bytes(raw))
+
+
+def test_card_security_and_cam_through_the_chip(trust: TrustStore) -> None:
+    """PACE-CAM: EF.CardSecurity verifies against the trust store and its key verifies the CAM data;
+    on a clone the signed key does not match the chip."""
+    import os
+
+    from emrtd import exchange, pace, reader
+    from emrtd.apdu import CommandAPDU, ResponseAPDU
+    from emrtd.sim.chip import VirtualChip
+
+    for faults, cam_ok in (((), True), (("clone",), False)):
+        config = profiles.load("utopia-pace", faults)
+        chip = VirtualChip(config)
+
+        def transmit(command: CommandAPDU, chip: VirtualChip = chip) -> ResponseAPDU:
+            return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+
+        info = pace.choose(dg14.parse_card_access(config.files["cardaccess"]).pace)
+        assert config.mrz_key is not None
+        result = exchange.run(pace.pace(info, config.mrz_key, os.urandom), transmit)
+        raw = exchange.run(reader.read_file(reader.EF_CARD_SECURITY, result.sm), transmit)
+        checked = passiveauth.verify_card_security(raw, trust, AT)
+        assert checked.valid and checked.security_infos is not None, checked.errors
+        key = checked.security_infos.chip_authentication_keys[0].public_key
+        assert isinstance(key, pubkey.ECPublicKey)
+        assert pace.verify_chip_authentication_data(result, key.encode_point()) is cam_ok
+
+
+def test_card_security_signed_by_an_unknown_dsc_is_not_valid(trust: TrustStore) -> None:
+    """EF.CardSecurity of a document signed outside the trust store fails the certificate check."""
+    raw = profiles.passport("utopia-pace", ["unknown-dsc"]).files["cardsecurity"]
+    checked = passiveauth.verify_card_security(raw, trust, AT)
+    assert checked.signature_valid and not checked.certificate_valid
+    assert "not signed by a trusted CSCA" in " ".join(checked.errors)
+    assert not passiveauth.verify_card_security(b"\x30\x03\x02\x01\x00", trust, AT).valid
+
+
+@given(st.binary(max_size=2000), st.binary(max_size=300))
+def test_pa_never_raises_on_garbage(sod_bytes: bytes, dg: bytes) -> None:
+    """Random SOD and data group bytes give a failed result, never an exception."""
+    test_pki = documents.test_pki()
+    store = TrustStore.from_der([test_pki.csca_ec.der])
+    result = passiveauth.verify(
+        {"sod": b"\x77" + bytes([len(sod_bytes) % 128]) + sod_bytes, "dg1": dg}, store, AT
+    )
+    assert not result.passed and result.errors
+    assert not passiveauth.verify_card_security(sod_bytes, store, AT).valid
+
+
+@given(st.integers(min_value=0), st.integers(min_value=1, max_value=255), st.booleans())
+def test_pa_rejects_any_change_to_the_signed_bytes(position: int, flip: int, in_content: bool) -> None:
+    """Any one-byte change inside the LDSSecurityObject or the signed attributes fails PA."""
+    from emrtd.lds import sod as sod_module
+
+    files = utopia()
+    parsed = sod_module.parse(files["sod"])
+    region = parsed.econtent if in_content else bytes(parsed.signer_infos[0]["signed_attrs"].dump())[2:]
+    start = files["sod"].index(region)
+    sod_bytes = bytearray(files["sod"])
+    sod_bytes[start + position % len(region)] ^= flip
+    test_pki = documents.test_pki()
+    store = TrustStore.from_der([test_pki.csca_ec.der, test_pki.csca_rsa.der], crls=test_pki.crls)
+    result = passiveauth.verify({**files, "sod": bytes(sod_bytes)}, store, AT)
+    assert not result.passed and result.errors
