@@ -155,6 +155,12 @@ COMBINATIONS = [
     ("ECDH", "GM", "AES", 32, 17),
     ("ECDH", "GM", "3DES", 16, 13),
     ("ECDH", "GM", "AES", 16, 11),
+    # curves cryptography lacks or rarely sees: secp192r1, brainpoolP192r1, secp224r1, brainpoolP320r1
+    ("ECDH", "GM", "AES", 16, 8),
+    ("ECDH", "GM", "AES", 16, 9),
+    ("ECDH", "GM", "AES", 16, 10),
+    ("ECDH", "GM", "AES", 24, 14),
+    ("ECDH", "IM", "AES", 16, 14),
     ("DH", "GM", "AES", 16, 0),
     ("DH", "GM", "3DES", 16, 1),
     ("DH", "GM", "AES", 32, 2),
