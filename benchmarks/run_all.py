@@ -14,9 +14,8 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 
+from _timing import per_second
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -28,14 +27,6 @@ from emrtd.sim import VirtualChip, profiles
 from emrtd.sim.auth import AuthKeys
 from emrtd.sim.chip import ChipConfig
 from emrtd.sm import SecureMessaging
-
-
-def per_second(fn: Callable[[], object], seconds: float = 1.0) -> float:
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        fn()
-        count += 1
-    return count / (time.perf_counter() - start)
 
 
 def sm_round_trip(algorithm: str) -> float:
@@ -79,15 +70,19 @@ def full_read() -> float:
     return per_second(once, 2.0)
 
 
-PACE_CASES = [("ECDH", "GM", 12, "P-256"), ("ECDH", "GM", 13, "brainpoolP256r1"),
-              ("ECDH", "GM", 16, "brainpoolP384r1"), ("ECDH", "IM", 13, "brainpoolP256r1"),
-              ("ECDH", "CAM", 13, "brainpoolP256r1"), ("DH", "GM", 0, "1024-bit"),
-              ("DH", "GM", 2, "2048-bit")]
+PACE_CASES = [
+    ("ECDH", "GM", 12, "P-256"),
+    ("ECDH", "GM", 13, "brainpoolP256r1"),
+    ("ECDH", "GM", 16, "brainpoolP384r1"),
+    ("ECDH", "IM", 13, "brainpoolP256r1"),
+    ("ECDH", "CAM", 13, "brainpoolP256r1"),
+    ("DH", "GM", 0, "1024-bit"),
+    ("DH", "GM", 2, "2048-bit"),
+]
 
 
 def pace_run(agreement: str, mapping: str, param: int) -> float:
-    info = PACEInfo(pace.protocol_oid(agreement, mapping, "AES", 16), 2, param,
-                    agreement, mapping, "AES", 16)  # type: ignore[arg-type]
+    info = PACEInfo(pace.protocol_oid(agreement, mapping, "AES", 16), 2, param, agreement, mapping, "AES", 16)  # type: ignore[arg-type]
     cam = pace.domain(info).private_key(os.urandom) if mapping == "CAM" else None
     config = ChipConfig(files={}, keys=AuthKeys(can=CANKey("123456"), pace=(info,), cam_key=cam))
 
@@ -119,8 +114,10 @@ def main() -> None:
     print(f"bare AES-CBC encrypt of 224 bytes (cryptography): {floor:,.0f}/s")
     for algorithm in ("3DES", "AES"):
         rate = sm_round_trip(algorithm)
-        print(f"SM {algorithm}: wrap+unwrap both sides, 223-byte answer: {rate:,.0f}/s "
-              f"({floor / rate:.1f}x the bare CBC cost)")
+        print(
+            f"SM {algorithm}: wrap+unwrap both sides, 223-byte answer: {rate:,.0f}/s "
+            f"({floor / rate:.1f}x the bare CBC cost)"
+        )
     print(f"full BAC read of the BSI passport in memory (223-byte blocks): {full_read():.1f} reads/s")
     print(f"parse EF.SOD ({len(files['sod'])} B): {per_second(lambda: lds.sod.parse(files['sod'])):,.0f}/s")
     print(f"parse DG2 ({len(files['dg2'])} B): {per_second(lambda: lds.dg2.parse(files['dg2'])):,.0f}/s")
@@ -128,10 +125,15 @@ def main() -> None:
     print(f"bare ECDH P-256 keygen+exchange (cryptography): {ecdh:,.0f}/s")
     for agreement, mapping, param, group in PACE_CASES:
         rate = pace_run(agreement, mapping, param)
-        print(f"PACE {agreement}-{mapping} AES-128 {group}, terminal+chip in memory: {rate:,.1f}/s "
-              f"({ecdh / rate:.0f}x one bare ECDH)")
-    for profile, label in (("bsi", "ECDH brainpoolP224r1 (pure Python)"), ("utopia", "ECDH brainpoolP256r1"),
-                           ("utopia-dh", "DH 2048-bit")):
+        print(
+            f"PACE {agreement}-{mapping} AES-128 {group}, terminal+chip in memory: {rate:,.1f}/s "
+            f"({ecdh / rate:.0f}x one bare ECDH)"
+        )
+    for profile, label in (
+        ("bsi", "ECDH brainpoolP224r1 (pure Python)"),
+        ("utopia", "ECDH brainpoolP256r1"),
+        ("utopia-dh", "DH 2048-bit"),
+    ):
         print(f"CA terminal side ({label}): {ca_prepare(profile):,.1f}/s")
 
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _timing import per_second
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
@@ -29,14 +30,6 @@ from emrtd.sim import documents, pki, profiles
 from emrtd.truststore import TrustStore
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-
-
-def per_second(fn: Callable[[], object], seconds: float = 1.0) -> float:
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        fn()
-        count += 1
-    return count / (time.perf_counter() - start)
 
 
 def make_key(kind: str) -> pki.PrivateKey:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
@@ -48,14 +47,6 @@ ECDSA_HASHES = {
     "1.2.840.10045.4.3.4": "sha512",
 }
 ECDSA_PLAIN_OIDS = {name: oid for oid, name in ECDSA_HASHES.items() if oid.startswith("0.4.0")}
-
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
 
 STEP = "AA INTERNAL AUTHENTICATE"
 
@@ -145,7 +136,7 @@ def open_representative(data: bytes) -> tuple[bytes, str, bytes]:
 
 def sign_ecdsa(key: ec.EllipticCurvePrivateKey, challenge: bytes, hash_name: str = "sha256") -> bytes:
     """The chip's plain r ‖ s signature over the challenge."""
-    r, s = decode_dss_signature(key.sign(challenge, ec.ECDSA(_HASHES[hash_name]())))
+    r, s = decode_dss_signature(key.sign(challenge, ec.ECDSA(signatures.HASHES[hash_name]())))
     size = (key.curve.key_size + 7) // 8
     return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 

@@ -22,7 +22,7 @@ from . import ecmath, pubkey
 from .errors import UnsupportedAlgorithmError, VerificationError
 
 ALLOWED_DIGESTS = ("sha1", "sha224", "sha256", "sha384", "sha512")
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha1": hashes.SHA1,
     "sha224": hashes.SHA224,
     "sha256": hashes.SHA256,
@@ -81,7 +81,7 @@ def verify(
         if not isinstance(public_key, rsa.RSAPublicKey):
             raise VerificationError("RSA signature but the key is not RSA", step=step)
         try:
-            public_key.verify(signature, data, padding.PKCS1v15(), _HASHES[hash_name]())
+            public_key.verify(signature, data, padding.PKCS1v15(), HASHES[hash_name]())
         except InvalidSignature:
             raise VerificationError("RSA PKCS#1 v1.5 signature does not verify", step=step) from None
         return
@@ -103,9 +103,9 @@ def _verify_pss(
     )
     if mgf_hash is None:
         raise UnsupportedAlgorithmError("RSA-PSS mask generation is not MGF1", step=step)
-    pad = padding.PSS(padding.MGF1(_HASHES[mgf_hash]()), params["salt_length"].native)
+    pad = padding.PSS(padding.MGF1(HASHES[mgf_hash]()), params["salt_length"].native)
     try:
-        public_key.verify(signature, data, pad, _HASHES[hash_name]())
+        public_key.verify(signature, data, pad, HASHES[hash_name]())
     except InvalidSignature:
         raise VerificationError("RSA-PSS signature does not verify", step=step) from None
 
@@ -131,7 +131,7 @@ def verify_ecdsa(
     if curve.cryptography_name is not None:
         try:
             public_key.to_cryptography().verify(
-                encode_dss_signature(r, s), data, ec.ECDSA(_HASHES[hash_name]())
+                encode_dss_signature(r, s), data, ec.ECDSA(HASHES[hash_name]())
             )
         except InvalidSignature:
             raise VerificationError("ECDSA signature does not verify", step=step) from None

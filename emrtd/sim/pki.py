@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from asn1crypto import algos, cms, core, crl, keys, x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from .. import curves
+from .. import curves, signatures
 from ..truststore import CscaMasterList
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -157,15 +157,6 @@ def explicit_parameters(curve: curves.Curve) -> keys.ECDomainParameters:
 
 # -- signatures ---------------------------------------------------------------------------
 
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
-
-
 @dataclass(frozen=True)
 class Signer:
     """A key plus how it signs: hash and, for RSA, PKCS#1 v1.5 or PSS."""
@@ -175,7 +166,7 @@ class Signer:
     pss: bool = False
 
     def sign(self, data: bytes) -> bytes:
-        algorithm = _HASHES[self.hash_name]()
+        algorithm = signatures.HASHES[self.hash_name]()
         if isinstance(self.key, rsa.RSAPrivateKey):
             pad: padding.AsymmetricPadding = (
                 padding.PSS(padding.MGF1(algorithm), algorithm.digest_size)
@@ -197,7 +188,7 @@ class Signer:
                                 "algorithm": "mgf1",
                                 "parameters": {"algorithm": self.hash_name},
                             },
-                            "salt_length": _HASHES[self.hash_name]().digest_size,
+                            "salt_length": signatures.HASHES[self.hash_name]().digest_size,
                             "trailer_field": "trailer_field_bc",
                         },
                     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asn1crypto import cms
@@ -170,31 +171,17 @@ def md5_digest(info: cms.ContentInfo) -> bytes:
     return bytes(info.dump(force=True))
 
 
-def other_issuer() -> pki.Authority:
-    test_pki = documents.test_pki()
+def odd_dsc(label: str, serial: int, **override: Any) -> pki.Authority:
+    """A DSC issued with the trusted ECDSA CSCA's key, with one field overridden."""
     return pki.certificate(
-        subject=pki.name("UT", "DS misnamed"),
-        key=pki.ec_key(pki.Seed("x"), "ds", "secp256r1"),
-        issuer=test_pki.csca_ec,
-        serial=0x2999,
+        subject=pki.name("UT", f"DS {label}"),
+        key=pki.ec_key(pki.Seed(label), "ds", "secp256r1"),
+        issuer=documents.test_pki().csca_ec,
+        serial=serial,
         not_before=pki.utc(2025),
         not_after=pki.utc(2036),
         ca=False,
-        issuer_name=pki.name("UT", "Somebody Else"),
-    )
-
-
-def wrong_usage() -> pki.Authority:
-    test_pki = documents.test_pki()
-    return pki.certificate(
-        subject=pki.name("UT", "DS no signing"),
-        key=pki.ec_key(pki.Seed("y"), "ds", "secp256r1"),
-        issuer=test_pki.csca_ec,
-        serial=0x2998,
-        not_before=pki.utc(2025),
-        not_after=pki.utc(2036),
-        ca=False,
-        key_usage={"key_encipherment"},
+        **override,
     )
 
 
@@ -241,13 +228,15 @@ NEGATIVE: list[tuple[str, Callable[[], dict[str, bytes]], str, tuple[bool, bool,
     ("revoked DSC", lambda: utopia("revoked-dsc"), "is revoked", (True, False, True)),
     (
         "issuer is not the CSCA subject",
-        lambda: resign(utopia(), signer=other_issuer()),
+        lambda: resign(
+            utopia(), signer=odd_dsc("misnamed", 0x2999, issuer_name=pki.name("UT", "Somebody Else"))
+        ),
         "issuer name differs from the CSCA's subject",
         (True, False, True),
     ),
     (
         "DSC key usage",
-        lambda: resign(utopia(), signer=wrong_usage()),
+        lambda: resign(utopia(), signer=odd_dsc("no signing", 0x2998, key_usage={"key_encipherment"})),
         "does not allow digital signatures",
         (True, False, True),
     ),
