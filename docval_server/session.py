@@ -1,0 +1,383 @@
+"""One validation session of the DocVal WebSocket API v2, sans-I/O.
+
+The session takes events (a text or binary message, a timer firing, the result POST
+finishing, the connection dropping) and returns *effects* for the adapter to carry out:
+send a message, close with a reason, start or cancel a timer, POST the result, log a line.
+It never touches a socket, a clock or a reactor; randomness and "now" are passed in.
+
+States and the messages each accepts (anything else closes the session)::
+
+    AWAIT_START --START--> READING --CA_HANDOVER--> RELAYING --(CA done)--> READING
+    READING --FILE--> READING        RELAYING --APDU--> RELAYING
+    READING --FINISH--> POSTING --(post ok)--> CLOSED (RESULT if asked, then CLOSE 1000)
+
+MONITORING is accepted in AWAIT_START, READING and RELAYING and logged only when the client
+enabled diagnostics. Close reasons follow ``interop-notes.md``: a message of an unknown or
+wrong-direction type, or a known one out of place, is ``UNEXPECTED_MESSAGE``; a malformed
+one is ``MALFORMED_JSON``/``INVALID_START_MESSAGE``/``PROTOCOL_ERROR`` as the wire format
+says. The session keeps nothing once it is closed: files, keys and results are dropped.
+
+Chip Authentication is relayed blindly through the client: every command is prepared
+before the first is sent (:func:`emrtd.chipauth.prepare`), then DG1 is read by short file
+identifier under the new keys, so the handover costs two (3DES, MSE:Set KAT) or three (AES,
+MSE:Set AT + GENERAL AUTHENTICATE) network round trips plus one per DG1 block.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from emrtd import activeauth, chipauth, passiveauth, reader, wire
+from emrtd.apdu import ResponseAPDU
+from emrtd.errors import APDUError, EmrtdError, WireFormatError
+from emrtd.exchange import Exchange
+from emrtd.lds import dg14, dg15
+from emrtd.lds.base import check_size
+from emrtd.sm import SecureMessaging
+from emrtd.truststore import TrustStore
+from emrtd.wire import CheckResult, CloseReason
+
+from . import passport
+
+RandomSource = Callable[[int], bytes]
+FILE_NAMES = frozenset({"sod", *(f"dg{n}" for n in range(1, 17))})
+
+
+class State(enum.Enum):
+    AWAIT_START = "AWAIT_START"
+    READING = "READING"
+    RELAYING = "RELAYING"
+    POSTING = "POSTING"
+    CLOSED = "CLOSED"
+
+
+# -- effects ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Send:
+    message: wire.TextMessage | wire.BinaryMessage
+
+
+@dataclass(frozen=True)
+class CloseConnection:
+    """Send the CLOSE text message, then a close frame with the same code and reason."""
+
+    reason: CloseReason
+
+
+@dataclass(frozen=True)
+class SetTimer:
+    name: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    name: str
+
+
+@dataclass(frozen=True)
+class PostResult:
+    client_id: str
+    body: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Log:
+    level: str
+    text: str
+
+
+Effect = Send | CloseConnection | SetTimer | CancelTimer | PostResult | Log
+
+
+@dataclass(frozen=True)
+class Limits:
+    start_timeout: float = 10.0
+    apdu_timeout: float = 15.0
+    max_session_time: float = 120.0
+    max_files: int = 20
+    max_total_bytes: int = 4 * 1024 * 1024
+    include_files: bool = False
+
+
+class ServerSession:
+    """The server side of one WebSocket connection."""
+
+    def __init__(
+        self,
+        *,
+        known_clients: Callable[[str], bool],
+        trust: TrustStore,
+        random: RandomSource,
+        now: Callable[[], datetime],
+        limits: Limits = Limits(),
+    ) -> None:
+        self.state = State.AWAIT_START
+        self.close_reason: CloseReason | None = None
+        self._known_clients = known_clients
+        self._trust = trust
+        self._random = random
+        self._now = now
+        self.limits = limits
+        self._start: wire.Start | None = None
+        self._challenge = b""
+        self._files: dict[str, bytes] = {}
+        self._server_files: set[str] = set()
+        self._ca_result: CheckResult | None = None
+        self._relay: Exchange[Any] | None = None
+        self._relay_sm: SecureMessaging | None = None
+        self._errors: list[str] = []
+        self._send_result = False
+        self._result: dict[str, Any] | None = None
+
+    # -- events -----------------------------------------------------------------------------
+
+    def connected(self) -> list[Effect]:
+        return [
+            SetTimer("start", self.limits.start_timeout),
+            SetTimer("session", self.limits.max_session_time),
+        ]
+
+    def receive_text(self, data: str | bytes) -> list[Effect]:
+        if self.state in (State.CLOSED, State.POSTING):
+            return self._close(CloseReason.UNEXPECTED_MESSAGE) if self.state is State.POSTING else []
+        try:
+            message = wire.parse_text(data, sender="client")
+        except WireFormatError as exc:
+            if self.state is State.AWAIT_START and exc.reason == wire.PROTOCOL_ERROR:
+                return self._close(CloseReason.INVALID_START_MESSAGE)
+            return self._close(CloseReason.from_reason(exc.reason))
+        if isinstance(message, wire.Monitoring):
+            if self._start is not None and self._start.enable_diagnostics:
+                return [Log("info", f"MONITORING: {message.message}")]
+            return []
+        if self.state is State.AWAIT_START and isinstance(message, wire.Start):
+            return self._on_start(message)
+        if self.state is State.READING and isinstance(message, wire.CaHandover):
+            return self._on_handover(message)
+        if self.state is State.READING and isinstance(message, wire.Finish):
+            return self._on_finish(message)
+        return self._close(CloseReason.UNEXPECTED_MESSAGE)
+
+    def receive_binary(self, data: bytes) -> list[Effect]:
+        if self.state is State.CLOSED:
+            return []
+        try:
+            message = wire.parse_binary(data)
+        except WireFormatError:
+            return self._close(CloseReason.PROTOCOL_ERROR)
+        if isinstance(message, wire.FileMessage) and self.state is State.READING:
+            return self._on_file(message)
+        if isinstance(message, wire.ApduMessage) and self.state is State.RELAYING:
+            return self._on_apdu(message.data)
+        return self._close(CloseReason.PROTOCOL_ERROR)
+
+    def timer_fired(self, name: str) -> list[Effect]:
+        if self.state is State.CLOSED:
+            return []
+        if name == "start" and self.state is State.AWAIT_START:
+            return self._close(CloseReason.TIMEOUT_WHILE_WAITING_FOR_START_MESSAGE)
+        if name == "apdu" and self.state is State.RELAYING:
+            return self._close(CloseReason.TIMEOUT_WHILE_WAITING_FOR_RESPONSE)
+        if name == "session":
+            return self._close(CloseReason.MAX_SESSION_TIME_EXCEEDED)
+        return []
+
+    def post_finished(self, ok: bool) -> list[Effect]:
+        """The adapter's report on the result POST (after its retries)."""
+        if self.state is not State.POSTING:
+            return []
+        if not ok:
+            return self._close(CloseReason.POST_TO_RESULT_SERVER_FAILED)
+        effects: list[Effect] = []
+        if self._send_result and self._result is not None:
+            effects.append(Send(wire.Result(self._result)))
+        return effects + self._close(CloseReason.NORMAL)
+
+    def connection_lost(self) -> list[Effect]:
+        """The client went away: forget everything, post nothing."""
+        if self.state is State.CLOSED:
+            return []
+        self.state = State.CLOSED
+        self._forget()
+        return [CancelTimer("start"), CancelTimer("apdu"), CancelTimer("session")]
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        return self._result
+
+    # -- handlers -------------------------------------------------------------------------
+
+    def _on_start(self, start: wire.Start) -> list[Effect]:
+        if not self._known_clients(start.client_id):
+            return self._close(CloseReason.INVALID_CLIENT_ID)
+        self._start = start
+        self._challenge = self._random(8)
+        self.state = State.READING
+        return [CancelTimer("start"), Send(wire.Accept(self._challenge))]
+
+    def _on_file(self, message: wire.FileMessage) -> list[Effect]:
+        name = message.name
+        if name not in FILE_NAMES:
+            return self._close(CloseReason.PROTOCOL_ERROR)
+        if name in self._files:
+            if name in self._server_files and self._files[name] == message.data:
+                return []  # the client echoed the DG1 we sent it: harmless
+            return self._close(CloseReason.PROTOCOL_ERROR)
+        try:
+            check_size(name, message.data)
+        except EmrtdError:
+            return self._close(CloseReason.FILE_READ_ERROR)
+        total = sum(map(len, self._files.values())) + len(message.data)
+        if len(self._files) >= self.limits.max_files or total > self.limits.max_total_bytes:
+            return self._close(CloseReason.PROTOCOL_ERROR)
+        self._files[name] = message.data
+        return []
+
+    def _on_handover(self, handover: wire.CaHandover) -> list[Effect]:
+        if self._ca_result is not None or "dg14" not in self._files:
+            return self._close(CloseReason.PROTOCOL_ERROR)  # dg14 must come first, CA only once
+        sm = handover.secure_messaging_info.to_secure_messaging()
+        transceive = handover.max_transceive_length_for_secure_messaging
+        block = min(handover.max_block_size, 223 if transceive <= 256 else max(transceive - 64, 223))
+        try:
+            infos = dg14.parse(self._files["dg14"]).security_infos
+            keys = infos.chip_authentication_keys
+            if not keys:
+                raise EmrtdError("DG14 holds no chip authentication key")
+            info = next((i for i in infos.chip_authentication if i.key_id in (None, keys[0].key_id)), None)
+            plan = chipauth.prepare(keys[0], self._random, info)
+        except EmrtdError as exc:
+            self._errors.append(f"chip authentication: {exc}")
+            self._ca_result = "FAILED"
+            return [Send(wire.CaHandback("FAILED", handover.secure_messaging_info))]
+        self._relay = self._chip_authentication(plan, sm, block)
+        self._relay_sm = sm
+        self.state = State.RELAYING
+        return self._advance(None)
+
+    def _chip_authentication(self, plan: chipauth.CAPlan, sm: SecureMessaging, block: int) -> Exchange[Any]:
+        new = yield from chipauth.chip_authentication(plan, sm)
+        self._relay_sm = new
+        dg1 = yield from reader.read_file(reader.DATA_GROUPS[1], new, max_block=block, use_sfi=True)
+        return dg1
+
+    def _on_apdu(self, data: bytes) -> list[Effect]:
+        try:
+            response = ResponseAPDU.from_bytes(data)
+        except APDUError:
+            return self._close(CloseReason.PROTOCOL_ERROR)
+        return self._advance(response)
+
+    def _advance(self, response: ResponseAPDU | None) -> list[Effect]:
+        relay = self._relay
+        assert relay is not None
+        try:
+            command = next(relay) if response is None else relay.send(response)
+        except StopIteration as done:
+            return self._handback(dg1=done.value)
+        except EmrtdError as exc:
+            self._errors.append(f"chip authentication: {exc}")
+            return self._handback(dg1=None)
+        return [SetTimer("apdu", self.limits.apdu_timeout), Send(wire.ApduMessage(command.to_bytes()))]
+
+    def _handback(self, dg1: bytes | None) -> list[Effect]:
+        sm = self._relay_sm
+        assert sm is not None
+        self._relay, self._relay_sm = None, None
+        self.state = State.READING
+        effects: list[Effect] = [CancelTimer("apdu")]
+        if dg1 is not None:
+            try:
+                check_size("dg1", dg1)
+            except EmrtdError:
+                dg1 = None
+        if dg1 is None:
+            self._ca_result = "FAILED"
+        else:
+            self._ca_result = "SUCCESS"
+            self._files["dg1"] = dg1
+            self._server_files.add("dg1")
+            effects.append(Send(wire.FileMessage("dg1", dg1)))
+        info = wire.SecureMessagingInfo.from_secure_messaging(sm)
+        return effects + [Send(wire.CaHandback(self._ca_result, info))]
+
+    def _on_finish(self, finish: wire.Finish) -> list[Effect]:
+        assert self._start is not None
+        self._send_result = finish.send_result
+        try:
+            pa = passiveauth.verify(self._files, self._trust, self._now())
+            chip = self._chip_verdict(pa)
+            active = self._active_verdict(pa, finish.active_authentication_signature)
+            self._result = passport.build(
+                self._start.validation_id,
+                self._files,
+                pa,
+                chip,
+                active,
+                self._errors,
+                include_files=self.limits.include_files,
+            )
+        except Exception as exc:  # a bug must not leak a traceback to the client  # noqa: BLE001
+            return [Log("error", f"checks failed: {type(exc).__name__}")] + self._close(
+                CloseReason.SERVER_ERROR
+            )
+        self.state = State.POSTING
+        self._files.clear()
+        return [PostResult(self._start.client_id, self._result)]
+
+    def _chip_verdict(self, pa: passiveauth.PassiveAuthenticationResult) -> CheckResult:
+        if "dg14" not in self._files:
+            return "UNAVAILABLE"
+        if self._ca_result is None:
+            self._errors.append("chip authentication: DG14 present but the client did not hand over")
+            return "FAILED"
+        outcome = self._ca_result == "SUCCESS"
+        if outcome and not pa.verified(14):
+            self._errors.append("chip authentication: DG14 is not verified by Passive Authentication")
+        return passiveauth.trusted_verdict(pa, 14, outcome)  # type: ignore[return-value]
+
+    def _active_verdict(
+        self, pa: passiveauth.PassiveAuthenticationResult, signature: bytes | None
+    ) -> CheckResult:
+        if "dg15" not in self._files:
+            return "UNAVAILABLE"
+        if signature is None:
+            self._errors.append("active authentication: DG15 present but no signature")
+            return "FAILED"
+        try:
+            key = dg15.parse(self._files["dg15"]).public_key
+            algorithm = None
+            if "dg14" in self._files:
+                aa_info = dg14.parse(self._files["dg14"]).security_infos.active_authentication
+                algorithm = aa_info.signature_algorithm if aa_info else None
+            activeauth.verify(key, self._challenge, signature, algorithm)
+            outcome = True
+        except EmrtdError as exc:
+            self._errors.append(f"active authentication: {exc}")
+            outcome = False
+        if outcome and not pa.verified(15):
+            self._errors.append("active authentication: DG15 is not verified by Passive Authentication")
+        return passiveauth.trusted_verdict(pa, 15, outcome)  # type: ignore[return-value]
+
+    # -- closing ----------------------------------------------------------------------------
+
+    def _close(self, reason: CloseReason) -> list[Effect]:
+        if self.state is State.CLOSED:
+            return []
+        self.state = State.CLOSED
+        self.close_reason = reason
+        self._forget()
+        return [CancelTimer("start"), CancelTimer("apdu"), CancelTimer("session"), CloseConnection(reason)]
+
+    def _forget(self) -> None:
+        self._files.clear()
+        self._relay = None
+        self._relay_sm = None
+        self._challenge = b""

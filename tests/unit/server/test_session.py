@@ -1,0 +1,338 @@
+"""The server session state machine, driven by a scripted client that reads a virtual chip:
+the full flow with Chip Authentication relayed through the client, the verdicts for faulty
+documents, and every out-of-order or malformed message closing with its reason."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from docval_server.session import (
+    CancelTimer,
+    CloseConnection,
+    Effect,
+    Limits,
+    PostResult,
+    Send,
+    ServerSession,
+    SetTimer,
+    State,
+)
+from emrtd import activeauth, bac, exchange, pace, reader, wire
+from emrtd.apdu import CommandAPDU, ResponseAPDU
+from emrtd.lds import dg14, dg15
+from emrtd.sim import documents, pki, profiles
+from emrtd.sim.chip import VirtualChip
+from emrtd.sm import SecureMessaging
+from emrtd.truststore import TrustStore
+from emrtd.wire import CloseReason
+
+NOW = pki.utc(2026, 11, 24)
+
+
+@pytest.fixture(scope="module")
+def trust() -> TrustStore:
+    test_pki = documents.test_pki()
+    return TrustStore.from_der([test_pki.csca_ec.der, test_pki.csca_rsa.der], crls=test_pki.crls)
+
+
+def new_session(trust: TrustStore, **limits: Any) -> ServerSession:
+    return ServerSession(
+        known_clients=lambda cid: cid == "client-1",
+        trust=trust,
+        random=challenge_then_urandom(),
+        now=lambda: NOW,
+        limits=Limits(**limits),
+    )
+
+
+def challenge_then_urandom() -> Any:
+    """The AA challenge 0102030405060708 first, then real randomness for CA keys."""
+    queue = [bytes.fromhex("0102030405060708")]
+    return lambda n: queue.pop(0) if queue and n == 8 else os.urandom(n)
+
+
+def sent(effects: list[Effect]) -> list[Any]:
+    return [e.message for e in effects if isinstance(e, Send)]
+
+
+def closed(effects: list[Effect]) -> CloseReason | None:
+    reasons = [e.reason for e in effects if isinstance(e, CloseConnection)]
+    return reasons[0] if reasons else None
+
+
+def start_json(**fields: Any) -> str:
+    return json.dumps(
+        {
+            "type": "START",
+            "validationId": "v-1",
+            "clientId": "client-1",
+            "platform": "desktop",
+            "nfcAdapterSupportsExtendedLength": True,
+            "enableDiagnostics": False,
+            **fields,
+        }
+    )
+
+
+@dataclass
+class ScriptedClient:
+    """Reads a virtual chip the way the vendor clients do and talks to the session."""
+
+    session: ServerSession
+    chip: VirtualChip
+    effects: list[Effect] = field(default_factory=list)
+    challenge: bytes = b""
+
+    def transmit(self, command: CommandAPDU) -> ResponseAPDU:
+        return ResponseAPDU.from_bytes(self.chip.transmit(command.to_bytes()))
+
+    def feed(self, effects: list[Effect]) -> list[Effect]:
+        self.effects += effects
+        return effects
+
+    def open(self) -> SecureMessaging:
+        config = self.chip.config
+        assert config.mrz_key is not None
+        if "cardaccess" in config.files:
+            info = pace.choose(dg14.parse_card_access(config.files["cardaccess"]).pace)
+            sm = exchange.run(pace.pace(info, config.mrz_key, os.urandom), self.transmit).sm
+        else:
+            sm = exchange.run(bac.bac(config.mrz_key, os.urandom), self.transmit)
+        exchange.run(reader.select_applet(sm=sm), self.transmit)
+        return sm
+
+    def read(self, name: str, sm: SecureMessaging) -> bytes | None:
+        try:
+            return exchange.run(reader.read_file(reader.file_by_name(name), sm), self.transmit)
+        except Exception:  # noqa: BLE001 - absent file
+            return None
+
+    def run(self, *, send_result: bool = True, skip_handover: bool = False) -> list[Effect]:
+        accept = sent(self.feed(self.session.receive_text(start_json())))[0]
+        self.challenge = accept.active_authentication_challenge
+        sm = self.open()
+        files: dict[str, bytes] = {}
+        for name in ("sod", "dg14"):
+            raw = self.read(name, sm)
+            if raw is not None:
+                files[name] = raw
+        if "dg14" in files and not skip_handover:
+            self.feed(self.session.receive_binary(wire.FileMessage("dg14", files["dg14"]).serialize()))
+            info = wire.SecureMessagingInfo.from_secure_messaging(sm)
+            out = self.feed(self.session.receive_text(wire.serialize_text(wire.CaHandover(65536, 223, info))))
+            while True:
+                apdus = [m for m in sent(out) if isinstance(m, wire.ApduMessage)]
+                if not apdus:
+                    break
+                response = self.chip.transmit(apdus[0].data)
+                out = self.feed(self.session.receive_binary(wire.ApduMessage(response).serialize()))
+            handback = [m for m in sent(out) if isinstance(m, wire.CaHandback)][0]
+            sm = handback.secure_messaging_info.to_secure_messaging()
+            if handback.check_result == "FAILED":
+                sm = self.open()  # the vendor clients re-run access control after a failed CA
+            server_files = {m.name for m in sent(out) if isinstance(m, wire.FileMessage)}
+        else:
+            server_files = set()
+        for name in ("dg1", "dg2", "dg7", "dg11", "dg12", "dg15"):
+            if name in server_files:
+                continue
+            raw = self.read(name, sm)
+            if raw is not None:
+                files[name] = raw
+        signature = None
+        if "dg15" in files:
+            key = dg15.parse(files["dg15"]).public_key
+            signature = exchange.run(
+                activeauth.internal_authenticate(
+                    self.challenge, sm, signature_length=activeauth.expected_length(key)
+                ),
+                self.transmit,
+            )
+        for name, raw in files.items():
+            if name == "dg14" and not skip_handover:
+                continue
+            self.feed(self.session.receive_binary(wire.FileMessage(name, raw).serialize()))
+        return self.feed(self.session.receive_text(wire.serialize_text(wire.Finish(send_result, signature))))
+
+
+def validate(
+    trust: TrustStore, profile: str, *faults: str, **options: Any
+) -> tuple[ServerSession, ScriptedClient, dict[str, Any]]:
+    session = new_session(trust)
+    client = ScriptedClient(session, VirtualChip(profiles.load(profile, faults)))
+    effects = client.run(**options)
+    posts = [e for e in effects if isinstance(e, PostResult)]
+    assert posts and posts[0].client_id == "client-1", effects
+    return session, client, posts[0].body
+
+
+@pytest.mark.parametrize("profile", ["utopia", "utopia-bac", "utopia-pace", "utopia-dh"])
+def test_genuine_passport_validates(trust: TrustStore, profile: str) -> None:
+    """A genuine passport: CA relayed and SUCCESS, AA SUCCESS, PA passed; RESULT then CLOSE 1000."""
+    session, client, result = validate(trust, profile)
+    assert result["chipAuthenticationResult"] == "SUCCESS"
+    assert result["activeAuthenticationResult"] == "SUCCESS"
+    assert result["passiveAuthentication"] is True and result["errors"] == []
+    assert result["mrzInfo"]["documentNumber"] == "UT1234567" and result["validationId"] == "v-1"
+    assert result["facePhoto"] and result["passiveAuthenticationDetails"]["allHashesValid"]
+    files_sent = [m for m in sent(client.effects) if isinstance(m, wire.FileMessage)]
+    assert [f.name for f in files_sent] == ["dg1"]
+    final = session.post_finished(True)
+    assert [type(m).__name__ for m in sent(final)] == ["Result"] and closed(final) is CloseReason.NORMAL
+    assert session.state is State.CLOSED and session._files == {}
+
+
+def test_ca_relay_round_trips(trust: TrustStore) -> None:
+    """AES CA costs three relayed APDUs (MSE:Set AT, GA, one READ BINARY of DG1); 3DES KAT two."""
+    for profile, expected in (("utopia", 3), ("utopia-bac", 2)):
+        _session, client, _result = validate(trust, profile)
+        assert len([m for m in sent(client.effects) if isinstance(m, wire.ApduMessage)]) == expected
+
+
+@pytest.mark.parametrize(
+    ("fault", "ca", "aa", "pa"),
+    [
+        ("clone", "FAILED", "SUCCESS", True),
+        ("wrong-aa-key", "SUCCESS", "FAILED", True),
+        ("tampered-dg", "SUCCESS", "SUCCESS", False),
+        ("unknown-dsc", "FAILED", "FAILED", False),
+        ("no-dg14", "UNAVAILABLE", "SUCCESS", True),
+        ("no-dg15", "SUCCESS", "UNAVAILABLE", True),
+    ],
+)
+def test_faulty_documents(trust: TrustStore, fault: str, ca: str, aa: str, pa: bool) -> None:
+    """Each fault gives its verdicts; CA/AA count only when PA proved their keys."""
+    _session, _client, result = validate(trust, "utopia", fault)
+    assert (
+        result["chipAuthenticationResult"],
+        result["activeAuthenticationResult"],
+        result["passiveAuthentication"],
+    ) == (ca, aa, pa), result["errors"]
+
+
+def test_client_that_skips_the_handover_gets_ca_failed(trust: TrustStore) -> None:
+    """DG14 present but no CA_HANDOVER: chip authentication is FAILED, not UNAVAILABLE."""
+    _session, _client, result = validate(trust, "utopia", skip_handover=True)
+    assert result["chipAuthenticationResult"] == "FAILED"
+
+
+def test_no_result_message_without_send_result(trust: TrustStore) -> None:
+    """sendResult false: after the POST only CLOSE 1000 goes out."""
+    session, _client, _result = validate(trust, "utopia", send_result=False)
+    final = session.post_finished(True)
+    assert sent(final) == [] and closed(final) is CloseReason.NORMAL
+
+
+def test_failed_post_closes_with_its_reason(trust: TrustStore) -> None:
+    """A POST that failed after retries closes with POST_TO_RESULT_SERVER_FAILED and no RESULT."""
+    session, _client, _result = validate(trust, "utopia")
+    final = session.post_finished(False)
+    assert sent(final) == [] and closed(final) is CloseReason.POST_TO_RESULT_SERVER_FAILED
+
+
+def test_timers(trust: TrustStore) -> None:
+    """The start, APDU and session timers close with their reasons; stale timers do nothing."""
+    session = new_session(trust, start_timeout=3)
+    assert SetTimer("start", 3) in session.connected()
+    assert closed(session.timer_fired("start")) is CloseReason.TIMEOUT_WHILE_WAITING_FOR_START_MESSAGE
+    session = new_session(trust)
+    session.receive_text(start_json())
+    assert session.timer_fired("start") == []
+    assert closed(session.timer_fired("session")) is CloseReason.MAX_SESSION_TIME_EXCEEDED
+    session = new_session(trust)
+    client = ScriptedClient(session, VirtualChip(profiles.load("utopia")))
+    session.receive_text(start_json())
+    sm = client.open()
+    raw14 = client.read("dg14", sm)
+    assert raw14 is not None
+    session.receive_binary(wire.FileMessage("dg14", raw14).serialize())
+    out = session.receive_text(
+        wire.serialize_text(wire.CaHandover(256, 223, wire.SecureMessagingInfo.from_secure_messaging(sm)))
+    )
+    assert any(isinstance(e, SetTimer) and e.name == "apdu" for e in out)
+    assert closed(session.timer_fired("apdu")) is CloseReason.TIMEOUT_WHILE_WAITING_FOR_RESPONSE
+
+
+@pytest.mark.parametrize(
+    ("messages", "reason"),
+    [
+        (["not json"], CloseReason.MALFORMED_JSON),
+        (['{"type": "START"}'], CloseReason.INVALID_START_MESSAGE),
+        (['{"type": "START", "validationId": "v", "clientId": 5}'], CloseReason.INVALID_START_MESSAGE),
+        ([start_json(clientId="stranger")], CloseReason.INVALID_CLIENT_ID),
+        (['{"type": "FINISH", "sendResult": true}'], CloseReason.UNEXPECTED_MESSAGE),
+        (
+            ['{"type": "ACCEPT", "activeAuthenticationChallenge": "AAAAAAAAAAA="}'],
+            CloseReason.UNEXPECTED_MESSAGE,
+        ),
+        (['{"type": "BOGUS"}'], CloseReason.UNEXPECTED_MESSAGE),
+        ([start_json(), start_json()], CloseReason.UNEXPECTED_MESSAGE),
+        ([start_json(), b"\x01\x03dg9ab"], None),  # a file, fine so far
+        ([start_json(), b"\x01\x03dg9"], CloseReason.FILE_READ_ERROR),  # an empty file
+        ([start_json(), b"\x01\x05hello" + b"x"], CloseReason.PROTOCOL_ERROR),
+        ([start_json(), b"\x02\x90\x00"], CloseReason.PROTOCOL_ERROR),
+        ([start_json(), b"\x07"], CloseReason.PROTOCOL_ERROR),
+        ([start_json(), b"\x01\x03dg1" + b"a", b"\x01\x03dg1" + b"b"], CloseReason.PROTOCOL_ERROR),
+        ([start_json(), b"\x01\x03dg1" + bytes(2000)], CloseReason.FILE_READ_ERROR),
+        (
+            [
+                start_json(),
+                json.dumps(
+                    {
+                        "type": "CA_HANDOVER",
+                        "maxTransceiveLengthForSecureMessaging": 256,
+                        "maxBlockSize": 223,
+                        "secureMessagingInfo": {
+                            "algorithm": "AES",
+                            "encKey": "AAAAAAAAAAAAAAAAAAAAAA==",
+                            "macKey": "AAAAAAAAAAAAAAAAAAAAAA==",
+                            "ssc": 0,
+                        },
+                    }
+                ),
+            ],
+            CloseReason.PROTOCOL_ERROR,
+        ),  # no dg14 before it
+        ([start_json(), '{"type": "FINISH", "sendResult": "yes"}'], CloseReason.PROTOCOL_ERROR),
+    ],
+)
+def test_bad_messages_close_with_their_reason(
+    trust: TrustStore, messages: list[str | bytes], reason: CloseReason | None
+) -> None:
+    """Malformed, unknown or out-of-order messages close with the reason interop-notes.md names."""
+    session = new_session(trust)
+    effects: list[Effect] = []
+    for message in messages:
+        effects = (
+            session.receive_binary(message) if isinstance(message, bytes) else session.receive_text(message)
+        )
+    assert closed(effects) is reason
+    if reason is not None:
+        assert CancelTimer("session") in effects and session.state is State.CLOSED
+
+
+def test_monitoring_is_logged_only_with_diagnostics(trust: TrustStore) -> None:
+    """MONITORING text is logged when the client enabled diagnostics and dropped otherwise."""
+    monitoring = json.dumps({"type": "MONITORING", "message": "Starting PACE"})
+    quiet = new_session(trust)
+    quiet.receive_text(start_json())
+    assert quiet.receive_text(monitoring) == []
+    chatty = new_session(trust)
+    chatty.receive_text(start_json(enableDiagnostics=True))
+    assert [type(e).__name__ for e in chatty.receive_text(monitoring)] == ["Log"]
+
+
+def test_connection_lost_forgets_everything(trust: TrustStore) -> None:
+    """A client that disconnects mid-session leaves no files, posts nothing, and ends the timers."""
+    session = new_session(trust)
+    session.receive_text(start_json())
+    session.receive_binary(b"\x01\x03dg1abc")
+    effects = session.connection_lost()
+    assert CancelTimer("session") in effects and not any(isinstance(e, PostResult) for e in effects)
+    assert session._files == {} and session.state is State.CLOSED
+    assert session.receive_text(start_json()) == []
