@@ -112,6 +112,8 @@ def test_connection_errors_are_retried() -> None:
 def test_signer_headers_are_sent() -> None:
     """A configured signer's headers travel with the POST."""
     recorder = Recorder([200])
-    poster = ResultPoster(cast(HTTPClient, StubTreq(recorder)), Clock(), signer=lambda m, u, h, b: {"Signature": "sig1=:AA==:"})
+    poster = ResultPoster(
+        cast(HTTPClient, StubTreq(recorder)), Clock(), signer=lambda m, u, h, b: {"Signature": "sig1=:AA==:"}
+    )
     poster.post(Target("http://results.test/r"), {})
     assert recorder.headers[0]["Signature"] == "sig1=:AA==:"
