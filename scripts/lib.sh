@@ -61,7 +61,8 @@ ensure_venv() {
         say "installing docval and its dependencies into $VENV"
         local log="$VENV/pip-install.log"
         if ! { "$VENV/bin/python" -m pip install -q --upgrade pip \
-               && "$VENV/bin/python" -m pip install -q -e "$ROOT[test]"; } >"$log" 2>&1; then
+               && "$VENV/bin/python" -m pip install -q --config-settings editable_mode=compat \
+                      -e "$ROOT[test]"; } >"$log" 2>&1; then
             grep -v "^WARNING: Location" "$log" | tail -n 20 >&2
             die "pip install failed (full log: $log)"
         fi

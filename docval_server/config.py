@@ -1,0 +1,163 @@
+"""Server settings from a TOML file, validated in one place.
+
+Example (``examples/docval.toml``)::
+
+    [server]
+    endpoint = "tcp:8765:interface=127.0.0.1"   # Twisted endpoint; TLS: "ssl:8443:privateKey=k.pem:certKey=c.pem"
+    authorization = ""                          # if set, the handshake must carry this Authorization header
+    include_files = false                       # add filesBinary to results
+    shutdown_grace = 10.0                       # seconds sessions get to finish on shutdown
+
+    [limits]
+    start_timeout = 10.0
+    apdu_timeout = 15.0
+    max_session_time = 120.0
+    max_message_size = 2097152                  # bytes, after permessage-deflate inflation
+    max_files = 20
+
+    [trust]
+    paths = ["trust/"]                          # CSCA certificates, master lists, CRLs
+
+    [signing]                                   # optional RFC 9421 signature on the result POST
+    key = "signing-key.pem"                     # Ed25519 or ECDSA P-256 private key (PEM)
+    key_id = "docval"
+
+    [clients.demo]
+    result_url = "http://127.0.0.1:8090/results"
+    headers = { "X-Api-Key" = "secret" }
+
+Every problem is a :class:`ConfigError` with one line naming the key; relative paths are
+resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .results import Target
+from .session import Limits
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for one line of output."""
+
+
+@dataclass(frozen=True)
+class SigningConfig:
+    key_path: Path
+    key_id: str
+
+
+@dataclass(frozen=True)
+class Config:
+    endpoint: str = "tcp:8765:interface=127.0.0.1"
+    authorization: str = ""
+    shutdown_grace: float = 10.0
+    max_message_size: int = 2 * 1024 * 1024
+    limits: Limits = Limits()
+    trust_paths: tuple[Path, ...] = ()
+    clients: dict[str, Target] = field(default_factory=dict)
+    signing: SigningConfig | None = None
+
+
+def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    return value
+
+
+def _take(table: dict[str, Any], section: str, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+    if key not in table:
+        return default
+    value = table[key]
+    if isinstance(value, bool) and kind is not bool:
+        raise ConfigError(f"{section}.{key} must be a {getattr(kind, '__name__', 'number')}")
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ConfigError(f"{section}.{key} must be a {names}")
+    return value
+
+
+def _positive(section: str, key: str, value: float) -> float:
+    if value <= 0:
+        raise ConfigError(f"{section}.{key} must be positive")
+    return float(value)
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate a config file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    return parse(data, path.parent)
+
+
+def parse(data: dict[str, Any], base: Path) -> Config:
+    unknown = set(data) - {"server", "limits", "trust", "signing", "clients"}
+    if unknown:
+        raise ConfigError(f"unknown section [{sorted(unknown)[0]}]")
+    server, limits_t, trust = _table(data, "server"), _table(data, "limits"), _table(data, "trust")
+    number = (int, float)
+    limits = Limits(
+        start_timeout=_positive(
+            "limits", "start_timeout", _take(limits_t, "limits", "start_timeout", number, 10.0)
+        ),
+        apdu_timeout=_positive(
+            "limits", "apdu_timeout", _take(limits_t, "limits", "apdu_timeout", number, 15.0)
+        ),
+        max_session_time=_positive(
+            "limits", "max_session_time", _take(limits_t, "limits", "max_session_time", number, 120.0)
+        ),
+        max_files=int(_positive("limits", "max_files", _take(limits_t, "limits", "max_files", int, 20))),
+        include_files=_take(server, "server", "include_files", bool, False),
+    )
+    max_message = int(
+        _positive(
+            "limits", "max_message_size", _take(limits_t, "limits", "max_message_size", int, 2 * 1024 * 1024)
+        )
+    )
+    paths = _take(trust, "trust", "paths", list, [])
+    if not paths or not all(isinstance(p, str) for p in paths):
+        raise ConfigError("trust.paths must list at least one file or folder of CSCA certificates")
+    clients = {}
+    for client_id, entry in _table(data, "clients").items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"[clients.{client_id}] must be a table")
+        url = _take(entry, f"clients.{client_id}", "result_url", str, None)
+        parsed = urlparse(url or "")
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigError(f"clients.{client_id}.result_url must be an http(s) URL")
+        headers = _take(entry, f"clients.{client_id}", "headers", dict, {})
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+            raise ConfigError(f"clients.{client_id}.headers must map strings to strings")
+        clients[client_id] = Target(url, headers)
+    if not clients:
+        raise ConfigError("no [clients.<id>] table: every session would be refused")
+    signing = None
+    if "signing" in data:
+        table = _table(data, "signing")
+        key = _take(table, "signing", "key", str, None)
+        if not key:
+            raise ConfigError("signing.key must name a PEM private key")
+        signing = SigningConfig(base / key, _take(table, "signing", "key_id", str, "docval"))
+    return Config(
+        endpoint=_take(server, "server", "endpoint", str, Config.endpoint),
+        authorization=_take(server, "server", "authorization", str, ""),
+        shutdown_grace=_positive(
+            "server", "shutdown_grace", _take(server, "server", "shutdown_grace", number, 10.0)
+        ),
+        max_message_size=max_message,
+        limits=limits,
+        trust_paths=tuple(base / p for p in paths),
+        clients=clients,
+        signing=signing,
+    )
