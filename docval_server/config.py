@@ -3,7 +3,7 @@
 Example (``examples/docval.toml``)::
 
     [server]
-    endpoint = "tcp:8765:interface=127.0.0.1"   # Twisted endpoint; TLS: "ssl:8443:privateKey=k.pem:certKey=c.pem"
+    endpoint = "tcp:8765:interface=127.0.0.1"   # TLS: "ssl:8443:privateKey=k.pem:certKey=c.pem"
     authorization = ""                          # if set, the handshake must carry this Authorization header
     include_files = false                       # add filesBinary to results
     shutdown_grace = 10.0                       # seconds sessions get to finish on shutdown

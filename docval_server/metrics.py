@@ -43,7 +43,7 @@ class Metrics:
         ]
         lines += [
             f'docval_session_duration_seconds_bucket{{le="{b:g}"}} {c}'
-            for b, c in zip(BUCKETS, self.bucket_counts)
+            for b, c in zip(BUCKETS, self.bucket_counts, strict=True)
         ]
         lines += [
             f'docval_session_duration_seconds_bucket{{le="+Inf"}} {self.duration_count}',
