@@ -1,0 +1,308 @@
+"""The DocVal server as users run it: ``twistd -n docval`` with a TOML config, the example
+result server on loopback, plain ``ws://`` and TLS ``wss://``, and a WebSocket client (Autobahn
+on asyncio) that reads a virtual passport in memory and speaks the v2 protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from autobahn.asyncio.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from emrtd import activeauth, bac, exchange, pace, reader, wire
+from emrtd.apdu import CommandAPDU, ResponseAPDU
+from emrtd.lds import dg14, dg15
+from emrtd.sim import documents, profiles
+from emrtd.sim.chip import VirtualChip
+from emrtd.sm import SecureMessaging
+
+ROOT = Path(__file__).resolve().parents[2]
+TWISTD = Path(sys.executable).with_name("twistd")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 15.0, context: ssl.SSLContext | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1, context=context):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=7))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    key_path, cert_path = folder / "key.pem", folder / "cert.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Result server + twistd docval (ws and wss) on loopback, with the test trust store."""
+    folder = tmp_path_factory.mktemp("server")
+    trust = folder / "trust"
+    trust.mkdir()
+    for name, data in documents.test_pki().trust_files().items():
+        (trust / name).write_bytes(data)
+    key, cert = self_signed(folder)
+    result_port, ws_port, wss_port = free_port(), free_port(), free_port()
+    results = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "result_server.py"),
+            "--port",
+            str(result_port),
+            "--out",
+            str(folder / "results"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    config = folder / "docval.toml"
+    config.write_text(f"""
+[server]
+endpoint = "tcp:{ws_port}:interface=127.0.0.1"
+shutdown_grace = 2.0
+[trust]
+paths = ["trust"]
+[clients.integration]
+result_url = "http://127.0.0.1:{result_port}/results"
+""")
+    servers = [
+        subprocess.Popen(
+            [str(TWISTD), "-n", "--pidfile=", "docval", "--config", str(config)] + extra,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=folder,
+        )
+        for extra in (
+            [],
+            ["--endpoint", f"ssl:{wss_port}:interface=127.0.0.1:privateKey={key}:certKey={cert}"],
+        )
+    ]
+    context = ssl.create_default_context(cafile=str(cert))
+    try:
+        wait_http(f"http://127.0.0.1:{ws_port}/health")
+        wait_http(f"https://127.0.0.1:{wss_port}/health", context=context)
+        yield {
+            "ws": f"ws://127.0.0.1:{ws_port}/ws2/validate?return_result=true",
+            "wss": f"wss://127.0.0.1:{wss_port}/ws2/validate",
+            "ssl": context,
+            "results": f"http://127.0.0.1:{result_port}/results",
+            "metrics": f"http://127.0.0.1:{ws_port}/metrics",
+            "servers": servers,
+        }
+    finally:
+        for proc in [*servers, results]:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+class Client(WebSocketClientProtocol):
+    """Queues what the server sends; the test coroutine drives the conversation."""
+
+    def onOpen(self) -> None:  # noqa: N802
+        self.factory.opened.set_result(self)
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:  # noqa: N802, N803
+        message = wire.parse_binary(payload) if isBinary else wire.parse_text(payload, sender="server")
+        self.factory.inbox.put_nowait(message)
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:  # noqa: N802, N803
+        self.factory.inbox.put_nowait(("closed", code, reason))
+        if not self.factory.opened.done():
+            self.factory.opened.set_exception(ConnectionError(reason))
+
+
+async def converse(
+    url: str,
+    context: ssl.SSLContext | None,
+    profile: str,
+    client_id: str = "integration",
+    validation_id: str = "it-1",
+) -> list[Any]:
+    """Read a virtual passport as the vendor clients do, relaying CA through the server."""
+    loop = asyncio.get_running_loop()
+    factory = WebSocketClientFactory(url)
+    factory.protocol = Client
+    factory.inbox = asyncio.Queue()
+    factory.opened = loop.create_future()
+    host, port = url.split("/")[2].split(":")
+    await loop.create_connection(factory, host, int(port), ssl=context)
+    proto: Client = await asyncio.wait_for(factory.opened, 10)
+    received: list[Any] = []
+
+    async def next_message() -> Any:
+        message = await asyncio.wait_for(factory.inbox.get(), 20)
+        received.append(message)
+        return message
+
+    def send(message: Any) -> None:
+        if isinstance(message, (wire.FileMessage, wire.ApduMessage)):
+            proto.sendMessage(message.serialize(), isBinary=True)
+        else:
+            proto.sendMessage(wire.serialize_text(message).encode(), isBinary=False)
+
+    chip = VirtualChip(profiles.load(profile))
+
+    def transmit(command: CommandAPDU) -> ResponseAPDU:
+        return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+
+    send(wire.Start(validation_id, client_id, "desktop", True, False))
+    accept = await next_message()
+    if not isinstance(accept, wire.Accept):
+        while not (isinstance(received[-1], tuple)):
+            await next_message()
+        return received
+    key = chip.config.mrz_key
+    assert key is not None
+    if "cardaccess" in chip.config.files:
+        info = pace.choose(dg14.parse_card_access(chip.config.files["cardaccess"]).pace)
+        sm: SecureMessaging = exchange.run(pace.pace(info, key, os.urandom), transmit).sm
+    else:
+        sm = exchange.run(bac.bac(key, os.urandom), transmit)
+    exchange.run(reader.select_applet(sm=sm), transmit)
+    files = {
+        name: exchange.run(reader.read_file(reader.file_by_name(name), sm), transmit)
+        for name in ("sod", "dg14")
+    }
+    send(wire.FileMessage("dg14", files["dg14"]))
+    send(wire.CaHandover(65536, 223, wire.SecureMessagingInfo.from_secure_messaging(sm)))
+    while True:
+        message = await next_message()
+        if isinstance(message, wire.ApduMessage):
+            send(wire.ApduMessage(chip.transmit(message.data)))
+        elif isinstance(message, wire.CaHandback):
+            sm = message.secure_messaging_info.to_secure_messaging()
+            break
+    for name in ("dg2", "dg11", "dg12", "dg15"):
+        files[name] = exchange.run(reader.read_file(reader.file_by_name(name), sm), transmit)
+    public = dg15.parse(files["dg15"]).public_key
+    signature = exchange.run(
+        activeauth.internal_authenticate(
+            accept.active_authentication_challenge, sm, signature_length=activeauth.expected_length(public)
+        ),
+        transmit,
+    )
+    for name, data in files.items():
+        if name != "dg14":
+            send(wire.FileMessage(name, data))
+    send(wire.Finish(True, signature))
+    while not isinstance(received[-1], tuple):
+        await next_message()
+    return received
+
+
+@pytest.mark.parametrize("scheme", ["ws", "wss"])
+def test_validation_over_the_network(stack: dict[str, Any], scheme: str) -> None:
+    """A genuine passport validates over ws:// and wss://: RESULT, CLOSE 1000, result server has it."""
+    validation_id = f"it-{scheme}"
+    received = asyncio.run(
+        converse(
+            stack[scheme], stack["ssl"] if scheme == "wss" else None, "utopia", validation_id=validation_id
+        )
+    )
+    kinds = [type(m).__name__ for m in received]
+    assert kinds[0] == "Accept" and "CaHandback" in kinds and "FileMessage" in kinds
+    result = next(m for m in received if isinstance(m, wire.Result)).passport
+    assert (
+        result["passiveAuthentication"],
+        result["chipAuthenticationResult"],
+        result["activeAuthenticationResult"],
+    ) == (True, "SUCCESS", "SUCCESS")
+    close = next(m for m in received if isinstance(m, wire.Close))
+    assert (close.code, close.reason) == (1000, "") and received[-1][1] == 1000
+    with urllib.request.urlopen(f"{stack['results']}/{validation_id}", timeout=5) as response:
+        stored = json.load(response)
+    assert stored == result
+
+
+def test_unknown_client_id_is_refused(stack: dict[str, Any]) -> None:
+    """An unknown clientId gets CLOSE INVALID_CLIENT_ID and a close frame with code 4401."""
+    received = asyncio.run(converse(stack["ws"], None, "utopia", client_id="stranger"))
+    close = next(m for m in received if isinstance(m, wire.Close))
+    assert (close.code, close.reason) == (4401, "INVALID_CLIENT_ID")
+    assert received[-1][1] == 4401
+
+
+def test_metrics_count_outcomes(stack: dict[str, Any]) -> None:
+    """/metrics reports sessions by outcome in the Prometheus format."""
+    asyncio.run(converse(stack["ws"], None, "utopia", client_id="stranger"))
+    with urllib.request.urlopen(stack["metrics"], timeout=5) as response:
+        text = response.read().decode()
+    assert 'docval_sessions_total{outcome="INVALID_CLIENT_ID"}' in text
+    assert "docval_session_duration_seconds_count" in text
+
+
+def test_graceful_shutdown_closes_sessions_with_1001(stack: dict[str, Any]) -> None:
+    """On SIGTERM the server stops accepting, waits its grace, then closes running sessions with 1001."""
+
+    async def run() -> list[Any]:
+        loop = asyncio.get_running_loop()
+        factory = WebSocketClientFactory(stack["wss"])
+        factory.protocol = Client
+        factory.inbox = asyncio.Queue()
+        factory.opened = loop.create_future()
+        host, port = stack["wss"].split("/")[2].split(":")
+        await loop.create_connection(factory, host, int(port), ssl=stack["ssl"])
+        proto = await asyncio.wait_for(factory.opened, 10)
+        proto.sendMessage(wire.serialize_text(wire.Start("it-stop", "integration")).encode(), isBinary=False)
+        received = [await asyncio.wait_for(factory.inbox.get(), 10)]
+        stack["servers"][1].terminate()  # the wss server; this test runs last
+        while not isinstance(received[-1], tuple):
+            received.append(await asyncio.wait_for(factory.inbox.get(), 15))
+        return received
+
+    received = asyncio.run(run())
+    assert isinstance(received[0], wire.Accept)
+    close = next(m for m in received if isinstance(m, wire.Close))
+    assert (close.code, close.reason) == (1001, "SERVER_SHUTTING_DOWN") and received[-1][1] == 1001
+    assert stack["servers"][1].wait(timeout=15) in (0, -15)  # twistd re-raises SIGTERM after a clean stop
