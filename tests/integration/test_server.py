@@ -146,8 +146,15 @@ result_url = "http://127.0.0.1:{result_port}/results"
             proc.wait(timeout=20)
 
 
+class ClientFactory(WebSocketClientFactory):
+    inbox: asyncio.Queue[Any]
+    opened: asyncio.Future[Client]
+
+
 class Client(WebSocketClientProtocol):
     """Queues what the server sends; the test coroutine drives the conversation."""
+
+    factory: ClientFactory
 
     def onOpen(self) -> None:  # noqa: N802
         self.factory.opened.set_result(self)
@@ -162,6 +169,17 @@ class Client(WebSocketClientProtocol):
             self.factory.opened.set_exception(ConnectionError(reason))
 
 
+async def connect(url: str, context: ssl.SSLContext | None) -> tuple[Client, ClientFactory]:
+    loop = asyncio.get_running_loop()
+    factory = ClientFactory(url)
+    factory.protocol = Client
+    factory.inbox = asyncio.Queue()
+    factory.opened = loop.create_future()
+    host, port = url.split("/")[2].split(":")
+    await loop.create_connection(factory, host, int(port), ssl=context)
+    return await asyncio.wait_for(factory.opened, 10), factory
+
+
 async def converse(
     url: str,
     context: ssl.SSLContext | None,
@@ -170,14 +188,7 @@ async def converse(
     validation_id: str = "it-1",
 ) -> list[Any]:
     """Read a virtual passport as the vendor clients do, relaying CA through the server."""
-    loop = asyncio.get_running_loop()
-    factory = WebSocketClientFactory(url)
-    factory.protocol = Client
-    factory.inbox = asyncio.Queue()
-    factory.opened = loop.create_future()
-    host, port = url.split("/")[2].split(":")
-    await loop.create_connection(factory, host, int(port), ssl=context)
-    proto: Client = await asyncio.wait_for(factory.opened, 10)
+    proto, factory = await connect(url, context)
     received: list[Any] = []
 
     async def next_message() -> Any:
@@ -286,14 +297,7 @@ def test_graceful_shutdown_closes_sessions_with_1001(stack: dict[str, Any]) -> N
     """On SIGTERM the server stops accepting, waits its grace, then closes running sessions with 1001."""
 
     async def run() -> list[Any]:
-        loop = asyncio.get_running_loop()
-        factory = WebSocketClientFactory(stack["wss"])
-        factory.protocol = Client
-        factory.inbox = asyncio.Queue()
-        factory.opened = loop.create_future()
-        host, port = stack["wss"].split("/")[2].split(":")
-        await loop.create_connection(factory, host, int(port), ssl=stack["ssl"])
-        proto = await asyncio.wait_for(factory.opened, 10)
+        proto, factory = await connect(stack["wss"], stack["ssl"])
         proto.sendMessage(wire.serialize_text(wire.Start("it-stop", "integration")).encode(), isBinary=False)
         received = [await asyncio.wait_for(factory.inbox.get(), 10)]
         stack["servers"][1].terminate()  # the wss server; this test runs last
