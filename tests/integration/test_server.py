@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,7 +92,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     for name, data in documents.test_pki().trust_files().items():
         (trust / name).write_bytes(data)
     key, cert = self_signed(folder)
-    result_port, ws_port, wss_port = free_port(), free_port(), free_port()
+    result_port, ws_port, wss_port, strict_port, dead_port = (free_port() for _ in range(5))
     results = subprocess.Popen(
         [
             sys.executable,
@@ -115,24 +116,44 @@ paths = ["trust"]
 [clients.integration]
 result_url = "http://127.0.0.1:{result_port}/results"
 """)
+    strict = folder / "strict.toml"  # short timeouts, an Authorization header, a dead result server
+    strict.write_text(f"""
+[server]
+endpoint = "tcp:{strict_port}:interface=127.0.0.1"
+authorization = "Bearer integration"
+[limits]
+start_timeout = 1.0
+apdu_timeout = 1.0
+max_session_time = 5.0
+max_message_size = 65536
+[trust]
+paths = ["trust"]
+[clients.integration]
+result_url = "http://127.0.0.1:{result_port}/results"
+[clients.deadend]
+result_url = "http://127.0.0.1:{dead_port}/results"
+""")
     servers = [
         subprocess.Popen(
-            [str(TWISTD), "-n", "--pidfile=", "docval", "--config", str(config)] + extra,
+            [str(TWISTD), "-n", "--pidfile=", "docval", "--config", str(cfg)] + extra,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             cwd=folder,
         )
-        for extra in (
-            [],
-            ["--endpoint", f"ssl:{wss_port}:interface=127.0.0.1:privateKey={key}:certKey={cert}"],
+        for cfg, extra in (
+            (config, []),
+            (config, ["--endpoint", f"ssl:{wss_port}:interface=127.0.0.1:privateKey={key}:certKey={cert}"]),
+            (strict, []),
         )
     ]
     context = ssl.create_default_context(cafile=str(cert))
     try:
         wait_http(f"http://127.0.0.1:{ws_port}/health")
         wait_http(f"https://127.0.0.1:{wss_port}/health", context=context)
+        wait_http(f"http://127.0.0.1:{strict_port}/health")
         yield {
+            "strict": f"ws://127.0.0.1:{strict_port}/ws2/validate",
             "ws": f"ws://127.0.0.1:{ws_port}/ws2/validate?return_result=true",
             "wss": f"wss://127.0.0.1:{wss_port}/ws2/validate",
             "ssl": context,
@@ -169,9 +190,11 @@ class Client(WebSocketClientProtocol):
             self.factory.opened.set_exception(ConnectionError(reason))
 
 
-async def connect(url: str, context: ssl.SSLContext | None) -> tuple[Client, ClientFactory]:
+async def connect(
+    url: str, context: ssl.SSLContext | None, headers: dict[str, str] | None = None
+) -> tuple[Client, ClientFactory]:
     loop = asyncio.get_running_loop()
-    factory = ClientFactory(url)
+    factory = ClientFactory(url, headers=headers)
     factory.protocol = Client
     factory.inbox = asyncio.Queue()
     factory.opened = loop.create_future()
@@ -186,9 +209,18 @@ async def converse(
     profile: str,
     client_id: str = "integration",
     validation_id: str = "it-1",
+    *,
+    headers: dict[str, str] | None = None,
+    replace: dict[str, bytes] | None = None,
+    sign_challenge: bytes | None = None,
+    after_handback: tuple[Any, ...] = (),
 ) -> list[Any]:
-    """Read a virtual passport as the vendor clients do, relaying CA through the server."""
-    proto, factory = await connect(url, context)
+    """Read a virtual passport as the vendor clients do, relaying CA through the server.
+
+    An attacking client can ``replace`` files it sends, sign another challenge, or send
+    extra messages after the handback."""
+    replace = replace or {}
+    proto, factory = await connect(url, context, headers)
     received: list[Any] = []
 
     async def next_message() -> Any:
@@ -225,6 +257,7 @@ async def converse(
         name: exchange.run(reader.read_file(reader.file_by_name(name), sm), transmit)
         for name in ("sod", "dg14")
     }
+    files.update({k: v for k, v in replace.items() if k in files})
     send(wire.FileMessage("dg14", files["dg14"]))
     send(wire.CaHandover(65536, 223, wire.SecureMessagingInfo.from_secure_messaging(sm)))
     while True:
@@ -234,12 +267,19 @@ async def converse(
         elif isinstance(message, wire.CaHandback):
             sm = message.secure_messaging_info.to_secure_messaging()
             break
+        elif isinstance(message, tuple):
+            return received
+    for extra in after_handback:
+        send(extra)
     for name in ("dg2", "dg11", "dg12", "dg15"):
         files[name] = exchange.run(reader.read_file(reader.file_by_name(name), sm), transmit)
+    files.update({k: v for k, v in replace.items() if k != "dg14"})
     public = dg15.parse(files["dg15"]).public_key
     signature = exchange.run(
         activeauth.internal_authenticate(
-            accept.active_authentication_challenge, sm, signature_length=activeauth.expected_length(public)
+            sign_challenge or accept.active_authentication_challenge,
+            sm,
+            signature_length=activeauth.expected_length(public),
         ),
         transmit,
     )
@@ -249,6 +289,28 @@ async def converse(
     send(wire.Finish(True, signature))
     while not isinstance(received[-1], tuple):
         await next_message()
+    return received
+
+
+async def raw(
+    url: str, messages: list[Any], headers: dict[str, str] | None = None, close: tuple[int, str] | None = None
+) -> list[Any]:
+    """Send text (str), binary (bytes) or pauses (float seconds) as given, optionally close
+    from the client side, and collect what the server sends until the connection closes."""
+    proto, factory = await connect(url, None, headers)
+    received: list[Any] = []
+    for message in messages:
+        if isinstance(message, float):
+            await asyncio.sleep(message)
+        elif proto.state == proto.STATE_OPEN:  # the server may already have closed
+            proto.sendMessage(
+                message.encode() if isinstance(message, str) else message, isBinary=isinstance(message, bytes)
+            )
+    if close is not None:
+        await asyncio.sleep(0.3)
+        proto.sendCloseFrame(code=close[0], reasonUtf8=close[1].encode(), isReply=False)
+    while not received or not isinstance(received[-1], tuple):
+        received.append(await asyncio.wait_for(factory.inbox.get(), 15))
     return received
 
 
@@ -291,6 +353,128 @@ def test_metrics_count_outcomes(stack: dict[str, Any]) -> None:
         text = response.read().decode()
     assert 'docval_sessions_total{outcome="INVALID_CLIENT_ID"}' in text
     assert "docval_session_duration_seconds_count" in text
+
+
+AUTH = {"Authorization": "Bearer integration"}
+START = wire.serialize_text(wire.Start("it-reason", "integration"))
+
+
+def utopia_file(name: str, profile: str = "utopia") -> bytes:
+    return profiles.passport(profile).files[name]
+
+
+def handover_without_answer() -> list[Any]:
+    info = wire.SecureMessagingInfo("AES", bytes(16), bytes(16), 0)
+    return [
+        START,
+        wire.FileMessage("dg14", utopia_file("dg14")).serialize(),
+        wire.serialize_text(wire.CaHandover(256, 223, info)),
+    ]
+
+
+CLOSE_CASES: list[tuple[str, list[Any], int]] = [
+    ("TIMEOUT_WHILE_WAITING_FOR_START_MESSAGE", [], 1001),
+    ("MALFORMED_JSON", ["{not json"], 1008),
+    ("INVALID_START_MESSAGE", ['{"type": "START"}'], 1008),
+    ("UNEXPECTED_MESSAGE", ['{"type": "FINISH", "sendResult": true}'], 1008),
+    ("PROTOCOL_ERROR", [START, b"\x07"], 1008),
+    ("FILE_READ_ERROR", [START, b"\x01\x03dg1"], 1011),
+    ("INVALID_CLIENT_ID", [wire.serialize_text(wire.Start("it-reason", "stranger"))], 4401),
+    ("TIMEOUT_WHILE_WAITING_FOR_RESPONSE", handover_without_answer(), 1001),
+    (
+        "MAX_SESSION_TIME_EXCEEDED",
+        [START] + [0.5, '{"type": "MONITORING", "message": "still here"}'] * 12,
+        1011,
+    ),
+]
+
+
+@pytest.mark.parametrize(("reason", "messages", "code"), CLOSE_CASES, ids=[c[0] for c in CLOSE_CASES])
+def test_server_close_reasons(stack: dict[str, Any], reason: str, messages: list[Any], code: int) -> None:
+    """Each server-side error closes with the CLOSE text message and a frame of the same code and reason."""
+    received = asyncio.run(raw(stack["strict"], messages, AUTH))
+    close = next(m for m in received if isinstance(m, wire.Close))
+    assert (close.code, close.reason) == (code, reason)
+    assert received[-1][1] == code and received[-1][2] == reason
+
+
+def test_post_to_result_server_failed(stack: dict[str, Any]) -> None:
+    """A result server refusing connections: 4 attempts, then POST_TO_RESULT_SERVER_FAILED, no RESULT."""
+    received = asyncio.run(converse(stack["strict"], None, "utopia-pace", client_id="deadend", headers=AUTH))
+    close = next(m for m in received if isinstance(m, wire.Close))
+    assert (close.code, close.reason) == (1011, "POST_TO_RESULT_SERVER_FAILED")
+    assert not any(isinstance(m, wire.Result) for m in received)
+
+
+@pytest.mark.parametrize(
+    ("reason", "code"),
+    [
+        ("ACCESS_CONTROL_FAILED", 4403),
+        ("INVALID_ACCESS_KEY_VALUES", 1008),
+        ("NFC_CHIP_COMMUNICATION_FAILED", 1001),
+        ("CANCELLED_BY_USER", 1001),
+        ("COMMUNICATION_FAILED", 1011),
+        ("EMRTD_PASSPORT_READER_ERROR", 1011),
+    ],
+)
+def test_client_side_closes_post_nothing(stack: dict[str, Any], reason: str, code: int) -> None:
+    """A client that gives up mid-session is let go; nothing reaches the result server."""
+    start = wire.serialize_text(wire.Start(f"it-{reason.lower()}", "integration"))
+    received = asyncio.run(
+        raw(stack["strict"], [start, b"\x01\x03dg1" + utopia_file("dg1")], AUTH, close=(code, reason))
+    )
+    assert isinstance(received[0], wire.Accept) and received[-1][0] == "closed"
+    assert not any(isinstance(m, (wire.Result, wire.Close)) for m in received)
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(f"{stack['results']}/it-{reason.lower()}", timeout=5)
+
+
+def test_authorization_header_is_required(stack: dict[str, Any]) -> None:
+    """Without the configured Authorization header the handshake is refused."""
+    with pytest.raises(ConnectionError):
+        asyncio.run(raw(stack["strict"], [START]))
+
+
+def test_oversized_message_is_refused(stack: dict[str, Any]) -> None:
+    """A message over max_message_size ends the connection (Autobahn fails it: 1009, seen as 1006)."""
+    received = asyncio.run(raw(stack["strict"], [START, b"\x01\x03dg2" + bytes(70000)], AUTH))
+    assert received[-1][1] in (1006, 1009) and not any(isinstance(m, wire.Result) for m in received)
+
+
+def attack_result(stack: dict[str, Any], **attack: Any) -> dict[str, Any]:
+    received = asyncio.run(converse(stack["ws"], None, "utopia", validation_id="it-attack", **attack))
+    result = next(m for m in received if isinstance(m, wire.Result)).passport
+    assert isinstance(result, dict)
+    return result
+
+
+def test_attack_forged_dg14_key(stack: dict[str, Any]) -> None:
+    """A DG14 carrying another chip's CA key: CA fails at the relay and PA rejects DG14."""
+    result = attack_result(stack, replace={"dg14": utopia_file("dg14", "utopia-bac")})
+    assert result["chipAuthenticationResult"] == "FAILED" and result["passiveAuthentication"] is False
+
+
+def test_attack_foreign_sod(stack: dict[str, Any]) -> None:
+    """Another passport's SOD: every hash fails, so PA fails and CA/AA cannot be trusted."""
+    result = attack_result(stack, replace={"sod": utopia_file("sod", "utopia-bac")})
+    assert result["passiveAuthentication"] is False
+    assert (result["chipAuthenticationResult"], result["activeAuthenticationResult"]) == ("FAILED", "FAILED")
+
+
+def test_attack_aa_signature_for_another_challenge(stack: dict[str, Any]) -> None:
+    """A signature over a challenge of the client's choosing: AA FAILED."""
+    result = attack_result(stack, sign_challenge=bytes(8))
+    assert (
+        result["activeAuthenticationResult"] == "FAILED" and result["chipAuthenticationResult"] == "SUCCESS"
+    )
+
+
+def test_attack_dg1_from_another_passport(stack: dict[str, Any]) -> None:
+    """Sending a different DG1 after the server read it under the new keys: PROTOCOL_ERROR."""
+    other = wire.FileMessage("dg1", utopia_file("dg1", "utopia-bac").replace(b"ERIKSSON", b"MALLORY<"))
+    received = asyncio.run(converse(stack["ws"], None, "utopia", after_handback=(other,)))
+    close = next(m for m in received if isinstance(m, wire.Close))
+    assert (close.code, close.reason) == (1008, "PROTOCOL_ERROR")
 
 
 def test_graceful_shutdown_closes_sessions_with_1001(stack: dict[str, Any]) -> None:
