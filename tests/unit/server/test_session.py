@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,8 +113,18 @@ class ScriptedClient:
         except Exception:  # noqa: BLE001 - absent file
             return None
 
-    def run(self, *, send_result: bool = True, skip_handover: bool = False) -> list[Effect]:
-        accept = sent(self.feed(self.session.receive_text(start_json())))[0]
+    def run(
+        self,
+        *,
+        send_result: bool = True,
+        skip_handover: bool = False,
+        vendor: str = "",
+        drop_signature: bool = False,
+    ) -> list[Effect]:
+        """``vendor`` "android"/"ios" sends START and FINISH as that SDK writes them (absent vs
+        null signature, platform name) and the files in a shuffled order."""
+        platform = {"android": "android", "ios": "iOS"}.get(vendor, "desktop")
+        accept = sent(self.feed(self.session.receive_text(start_json(platform=platform))))[0]
         self.challenge = accept.active_authentication_challenge
         sm = self.open()
         files: dict[str, bytes] = {}
@@ -153,11 +164,21 @@ class ScriptedClient:
                 ),
                 self.transmit,
             )
-        for name, raw in files.items():
+        if drop_signature:
+            signature = None
+        order = list(files.items())
+        if vendor:
+            random.Random(vendor).shuffle(order)
+        for name, raw in order:
             if name == "dg14" and not skip_handover:
                 continue
             self.feed(self.session.receive_binary(wire.FileMessage(name, raw).serialize()))
-        return self.feed(self.session.receive_text(wire.serialize_text(wire.Finish(send_result, signature))))
+        finish: dict[str, Any] = {"type": "FINISH", "sendResult": send_result}
+        if signature is not None:
+            finish["activeAuthenticationSignature"] = wire.b64encode(signature)
+        elif vendor == "ios":
+            finish["activeAuthenticationSignature"] = None  # iOS writes null, Android leaves it out
+        return self.feed(self.session.receive_text(json.dumps(finish)))
 
 
 def validate(
@@ -336,3 +357,46 @@ def test_connection_lost_forgets_everything(trust: TrustStore) -> None:
     assert CancelTimer("session") in effects and not any(isinstance(e, PostResult) for e in effects)
     assert session._files == {} and session.state is State.CLOSED
     assert session.receive_text(start_json()) == []
+
+
+@pytest.mark.parametrize("vendor", ["android", "ios"])
+def test_vendor_transcripts(trust: TrustStore, vendor: str) -> None:
+    """As the Android/iOS SDKs write it (platform, absent vs null signature, shuffled files), a
+    passport validates; with no signature, AA is FAILED when DG15 exists and UNAVAILABLE without it."""
+    _session, _client, result = validate(trust, "utopia", vendor=vendor)
+    assert (result["chipAuthenticationResult"], result["activeAuthenticationResult"]) == (
+        "SUCCESS",
+        "SUCCESS",
+    )
+    _session, _client, result = validate(trust, "utopia", vendor=vendor, drop_signature=True)
+    assert result["activeAuthenticationResult"] == "FAILED"
+    _session, _client, result = validate(trust, "utopia", "no-dg15", vendor=vendor, drop_signature=True)
+    assert result["activeAuthenticationResult"] == "UNAVAILABLE" and result["passiveAuthentication"]
+
+
+def test_handover_with_java_signed_ssc_and_24_byte_desede_keys(trust: TrustStore) -> None:
+    """A CA_HANDOVER written by a Java client (negative ssc, K1‖K2‖K1 keys) continues the BAC channel."""
+    session = new_session(trust)
+    client = ScriptedClient(session, VirtualChip(profiles.load("utopia-bac")))
+    session.receive_text(start_json(platform="android"))
+    sm = client.open()
+    raw14 = client.read("dg14", sm)
+    assert raw14 is not None
+    session.receive_binary(wire.FileMessage("dg14", raw14).serialize())
+    ssc = sm.ssc - (1 << 64) if sm.ssc >= 1 << 63 else sm.ssc
+    handover = {
+        "type": "CA_HANDOVER",
+        "maxTransceiveLengthForSecureMessaging": 256,
+        "maxBlockSize": 223,
+        "secureMessagingInfo": {
+            "algorithm": "DESede",
+            "encKey": wire.b64encode(sm.ks_enc + sm.ks_enc[:8]),
+            "macKey": wire.b64encode(sm.ks_mac + sm.ks_mac[:8]),
+            "ssc": ssc,
+        },
+    }
+    out = session.receive_text(json.dumps(handover))
+    while apdus := [m for m in sent(out) if isinstance(m, wire.ApduMessage)]:
+        out = session.receive_binary(wire.ApduMessage(client.chip.transmit(apdus[0].data)).serialize())
+    handback = [m for m in sent(out) if isinstance(m, wire.CaHandback)][0]
+    assert handback.check_result == "SUCCESS"
