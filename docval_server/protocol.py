@@ -192,13 +192,15 @@ class ValidationProtocol(WebSocketServerProtocol):
         self.sendCloseFrame(code=code, reasonUtf8=reason.encode("utf-8") if reason else None, isReply=False)
 
 
-class Health(Resource):
+class _Page(Resource):
     isLeaf = True
 
     def __init__(self, server: Server) -> None:
         super().__init__()
         self.docval = server
 
+
+class Health(_Page):
     def render_GET(self, request: Request) -> bytes:  # noqa: N802
         request.setHeader(b"content-type", b"application/json")
         if self.docval.stopping:
@@ -207,13 +209,7 @@ class Health(Resource):
         return b'{"status":"ok","trustedCscas":%d}' % len(self.docval.trust)
 
 
-class MetricsPage(Resource):
-    isLeaf = True
-
-    def __init__(self, server: Server) -> None:
-        super().__init__()
-        self.docval = server
-
+class MetricsPage(_Page):
     def render_GET(self, request: Request) -> bytes:  # noqa: N802
         request.setHeader(b"content-type", b"text/plain; version=0.0.4")
         return self.docval.metrics.render().encode("utf-8")
