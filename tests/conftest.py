@@ -13,9 +13,7 @@ SHARED = Path(os.environ.get("DOCVAL_SHARED", ROOT.parent / "shared"))
 BSI = SHARED / "data" / "bsi-tr03105-reference"
 MASTERLISTS = SHARED / "data" / "masterlists"
 
-settings.register_profile(
-    "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 

@@ -22,6 +22,11 @@ from typing import Any
 
 import pytest
 from autobahn.asyncio.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from autobahn.websocket.compress import (
+    PerMessageDeflateOffer,
+    PerMessageDeflateResponse,
+    PerMessageDeflateResponseAccept,
+)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -191,10 +196,22 @@ class Client(WebSocketClientProtocol):
 
 
 async def connect(
-    url: str, context: ssl.SSLContext | None, headers: dict[str, str] | None = None
+    url: str, context: ssl.SSLContext | None, headers: dict[str, str] | None = None, *, deflate: bool = False
 ) -> tuple[Client, ClientFactory]:
     loop = asyncio.get_running_loop()
     factory = ClientFactory(url, headers=headers)
+    if deflate:  # as the iOS client does
+
+        def accept(response: Any) -> PerMessageDeflateResponseAccept | None:
+            return (
+                PerMessageDeflateResponseAccept(response)
+                if isinstance(response, PerMessageDeflateResponse)
+                else None
+            )
+
+        factory.setProtocolOptions(
+            perMessageCompressionOffers=[PerMessageDeflateOffer()], perMessageCompressionAccept=accept
+        )
     factory.protocol = Client
     factory.inbox = asyncio.Queue()
     factory.opened = loop.create_future()
@@ -293,11 +310,16 @@ async def converse(
 
 
 async def raw(
-    url: str, messages: list[Any], headers: dict[str, str] | None = None, close: tuple[int, str] | None = None
+    url: str,
+    messages: list[Any],
+    headers: dict[str, str] | None = None,
+    close: tuple[int, str] | None = None,
+    deflate: bool = False,
 ) -> list[Any]:
     """Send text (str), binary (bytes) or pauses (float seconds) as given, optionally close
     from the client side, and collect what the server sends until the connection closes."""
-    proto, factory = await connect(url, None, headers)
+    proto, factory = await connect(url, None, headers, deflate=deflate)
+    assert (proto._perMessageCompress is not None) == deflate
     received: list[Any] = []
     for message in messages:
         if isinstance(message, float):
@@ -439,6 +461,28 @@ def test_oversized_message_is_refused(stack: dict[str, Any]) -> None:
     """A message over max_message_size ends the connection (Autobahn fails it: 1009, seen as 1006)."""
     received = asyncio.run(raw(stack["strict"], [START, b"\x01\x03dg2" + bytes(70000)], AUTH))
     assert received[-1][1] in (1006, 1009) and not any(isinstance(m, wire.Result) for m in received)
+
+
+def test_deflate_bomb_is_bounded_after_inflation(stack: dict[str, Any]) -> None:
+    """With permessage-deflate, a tiny compressed message that inflates past the limit is refused."""
+    received = asyncio.run(
+        raw(stack["strict"], [START, b"\x01\x03dg2" + bytes(1_000_000)], AUTH, deflate=True)
+    )
+    assert received[-1][1] in (1006, 1009) and not any(isinstance(m, wire.Result) for m in received)
+
+
+def test_deflate_session_is_served(stack: dict[str, Any]) -> None:
+    """A client that negotiates permessage-deflate (as iOS does) is served normally."""
+    received = asyncio.run(
+        raw(
+            stack["strict"],
+            [START, '{"type": "MONITORING", "message": "hi"}'],
+            AUTH,
+            deflate=True,
+            close=(1000, ""),
+        )
+    )
+    assert isinstance(received[0], wire.Accept)
 
 
 def attack_result(stack: dict[str, Any], **attack: Any) -> dict[str, Any]:

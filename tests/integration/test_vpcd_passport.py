@@ -31,7 +31,10 @@ def insert(profile: str) -> subprocess.Popen[str]:
     vpcd_readers()
     proc = subprocess.Popen(
         [sys.executable, "-m", "docval_client.vicc", "--profile", profile, "--connect-timeout", "10"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -68,8 +71,10 @@ def test_pace_and_chip_authentication_through_pcscd(inserted: subprocess.Popen[s
         infos = dg14.parse(raw14).security_infos
         plan = chipauth.prepare(infos.chip_authentication_keys[0], os.urandom, infos.chip_authentication[0])
         sm = exchange.run(chipauth.chip_authentication(plan, result.sm), card.transmit)
-        files = {name: exchange.run(reader.read_file(reader.file_by_name(name), sm, max_block=1024),
-                                    card.transmit) for name in ("dg1", "dg2", "sod")}
+        files = {
+            name: exchange.run(reader.read_file(reader.file_by_name(name), sm, max_block=1024), card.transmit)
+            for name in ("dg1", "dg2", "sod")
+        }
     finally:
         card.close()
     assert raw14 == expected.files["dg14"]
@@ -100,8 +105,10 @@ def test_bac_and_read_through_pcscd(inserted: subprocess.Popen[str]) -> None:
         assert key is not None
         exchange.run(reader.select_applet(), card.transmit)
         sm = exchange.run(bac.bac(key, os.urandom), card.transmit)
-        files = {name: exchange.run(reader.read_file(reader.file_by_name(name), sm, max_block=1024),
-                                    card.transmit) for name in ("sod", "dg1", "dg2")}
+        files = {
+            name: exchange.run(reader.read_file(reader.file_by_name(name), sm, max_block=1024), card.transmit)
+            for name in ("sod", "dg1", "dg2")
+        }
     finally:
         card.close()
     assert files == {name: profiles.load("bsi").files[name] for name in files}

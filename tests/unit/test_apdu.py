@@ -77,7 +77,10 @@ def test_short_response_rejected() -> None:
 
 commands = st.builds(
     CommandAPDU,
-    st.integers(0, 255), st.integers(0, 255), st.integers(0, 255), st.integers(0, 255),
+    st.integers(0, 255),
+    st.integers(0, 255),
+    st.integers(0, 255),
+    st.integers(0, 255),
     st.binary(max_size=400),
     st.one_of(st.none(), st.integers(1, 65536)),
 )

@@ -16,9 +16,14 @@ from emrtd.lds import com, dg1, dg2, dg7, dg14, dg15, sod, textgroups
 from ..conftest import BSI, shared_file
 
 FILES = {
-    "com": "EF_COM.bin", "dg1": "Datagroup1.bin", "dg2": "Datagroup2.bin",
-    "dg3": "Datagroup3.bin", "dg4": "Datagroup4.bin", "dg14": "Datagroup14.bin",
-    "dg15": "Datagroup15.bin", "sod": "EF_SOD.bin",
+    "com": "EF_COM.bin",
+    "dg1": "Datagroup1.bin",
+    "dg2": "Datagroup2.bin",
+    "dg3": "Datagroup3.bin",
+    "dg4": "Datagroup4.bin",
+    "dg14": "Datagroup14.bin",
+    "dg15": "Datagroup15.bin",
+    "sod": "EF_SOD.bin",
 }
 
 
@@ -78,11 +83,8 @@ def test_sod_hashes_match_the_raw_files() -> None:
 
 def test_card_access_of_appendix_g1() -> None:
     """EF.CardAccess of 9303-11 App. G.1: PACE-ECDH-GM-AES-128 on parameter id 13."""
-    (info,) = dg14.parse_card_access(
-        bytes.fromhex("31143012060A04007F0007020204020202010202010D")
-    ).pace
-    assert (info.key_agreement, info.mapping, info.cipher, info.key_length) == (
-        "ECDH", "GM", "AES", 16)
+    (info,) = dg14.parse_card_access(bytes.fromhex("31143012060A04007F0007020204020202010202010D")).pace
+    assert (info.key_agreement, info.mapping, info.cipher, info.key_length) == ("ECDH", "GM", "AES", 16)
     assert info.parameter_id == 13
 
 
@@ -91,28 +93,32 @@ def test_dg7_dg11_dg12() -> None:
     jpeg = b"\xff\xd8\xff\xe0" + bytes(20)
     dg7_raw = tlv.encode(0x67, tlv.encode(0x02, b"\x01") + tlv.encode(0x5F43, jpeg))
     assert dg7.parse(dg7_raw).images[0].format == "JPEG"
-    dg11_raw = tlv.encode(0x6B, tlv.encode(0x5C, b"\x5f\x0e\x5f\x2b") +
-                          tlv.encode(0x5F0E, "MÜLLER<<ANNA".encode()) +
-                          tlv.encode(0x5F2B, b"19740812") +
-                          tlv.encode(0xA0, tlv.encode(0x02, b"\x02") + tlv.encode(0x5F0F, b"A") +
-                                     tlv.encode(0x5F0F, b"B")))
+    dg11_raw = tlv.encode(
+        0x6B,
+        tlv.encode(0x5C, b"\x5f\x0e\x5f\x2b")
+        + tlv.encode(0x5F0E, "MÜLLER<<ANNA".encode())
+        + tlv.encode(0x5F2B, b"19740812")
+        + tlv.encode(0xA0, tlv.encode(0x02, b"\x02") + tlv.encode(0x5F0F, b"A") + tlv.encode(0x5F0F, b"B")),
+    )
     fields = textgroups.parse_dg11(dg11_raw).fields
-    assert fields == {"fullNameOfHolder": "MÜLLER<<ANNA", "fullDateOfBirth": "19740812",
-                      "otherNames": ["A", "B"]}
+    assert fields == {
+        "fullNameOfHolder": "MÜLLER<<ANNA",
+        "fullDateOfBirth": "19740812",
+        "otherNames": ["A", "B"],
+    }
     dg12_raw = tlv.encode(0x6C, tlv.encode(0x5F19, b"CITY") + tlv.encode(0x5F26, b"\x20\x12\x04\x15"))
-    assert textgroups.parse_dg12(dg12_raw).fields == {
-        "issuingAuthority": "CITY", "dateOfIssue": "20120415"}
+    assert textgroups.parse_dg12(dg12_raw).fields == {"issuingAuthority": "CITY", "dateOfIssue": "20120415"}
 
 
 def test_dg2_iso39794_container() -> None:
     """A 39794-5 FaceImageDataBlock ([APPLICATION 5]) yields its 2D image."""
     jpeg = b"\xff\xd8\xff\xe0" + bytes(40)
     two_d = tlv.encode(0xA0, tlv.encode(0x80, jpeg) + tlv.encode(0xA1, tlv.encode(0xA0, b"")))
-    rep = tlv.encode(0x30, tlv.encode(0x80, b"\x01") +
-                     tlv.encode(0xA1, tlv.encode(0xA0, two_d)))
+    rep = tlv.encode(0x30, tlv.encode(0x80, b"\x01") + tlv.encode(0xA1, tlv.encode(0xA0, two_d)))
     block = tlv.encode(0x65, tlv.encode(0xA0, tlv.encode(0x80, b"\x01")) + tlv.encode(0xA1, rep))
-    raw = tlv.encode(0x75, tlv.encode(0x7F61, tlv.encode(0x02, b"\x01") +
-                                      tlv.encode(0x7F60, tlv.encode(0x7F2E, block))))
+    raw = tlv.encode(
+        0x75, tlv.encode(0x7F61, tlv.encode(0x02, b"\x01") + tlv.encode(0x7F60, tlv.encode(0x7F2E, block)))
+    )
     face = dg2.parse(raw).face
     assert face.container == "ISO39794-5" and face.data == jpeg
 

@@ -10,17 +10,12 @@ from emrtd import mrz
 from emrtd.errors import MRZError
 
 # ICAO 9303-4 §4.2.2 specimen (TD3).
-TD3 = (
-    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
-    "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
-)
+TD3 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
 # ICAO 9303-5 specimen (TD1).
 TD1 = "I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<"
 # 9303-11 App. D.2 examples with a 12-character document number (dmrtd bac_test.dart).
 TD2_LONG = "I<UTOSTEVENSON<<PETER<JOHN<<<<<<<<<<D23145890<UTO3407127M95071227349<<<8"
-TD1_LONG = (
-    "I<UTOD23145890<7349<<<<<<<<<<<3407127M9507122UTO<<<<<<<<<<<2STEVENSON<<PETER<JOHN<<<<<<<<<"
-)
+TD1_LONG = "I<UTOD23145890<7349<<<<<<<<<<<3407127M9507122UTO<<<<<<<<<<<2STEVENSON<<PETER<JOHN<<<<<<<<<"
 
 
 def test_check_digit_examples() -> None:
@@ -83,8 +78,12 @@ def test_user_input_is_normalised() -> None:
 
 @pytest.mark.parametrize(
     "number, birth, expiry",
-    [("", "690806", "940623"), ("L89-8902", "690806", "940623"), ("L898902C", "691306", "940623"),
-     ("L898902C", "6908", "940623")],
+    [
+        ("", "690806", "940623"),
+        ("L89-8902", "690806", "940623"),
+        ("L898902C", "691306", "940623"),
+        ("L898902C", "6908", "940623"),
+    ],
 )
 def test_rejects_bad_key_input(number: str, birth: str, expiry: str) -> None:
     """Bad characters, impossible dates and short dates are MRZErrors."""

@@ -4,6 +4,7 @@ and every mapping/cipher/group combination run between our terminal and the virt
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -181,9 +182,8 @@ def pace_chip(info: PACEInfo, key: MRZKey | CANKey, cam_key: int | None = None) 
 @pytest.mark.parametrize(("agreement", "mapping", "cipher", "length", "param"), COMBINATIONS)
 def test_round_trip(agreement: str, mapping: str, cipher: str, length: int, param: int) -> None:
     """Terminal and chip agree on keys, and the chip then answers SM-protected reads."""
-    info = PACEInfo(
-        pace.protocol_oid(agreement, mapping, cipher, length), 2, param, agreement, mapping, cipher, length  # type: ignore[arg-type]
-    )
+    fields: Any = (agreement, mapping, cipher, length)  # plain strings from the parameter table
+    info = PACEInfo(pace.protocol_oid(agreement, mapping, cipher, length), 2, param, *fields)
     base = pace.domain(info)
     cam_key = base.private_key(os.urandom) if mapping == "CAM" else None
     chip = pace_chip(info, G1_KEY, cam_key)

@@ -24,14 +24,24 @@ def test_appendix_d4_select_read_read() -> None:
     """App. D.4: protected SELECT EF.COM and two READ BINARYs, byte for byte."""
     sm = d4()
     steps = [
-        (CommandAPDU(0, 0xA4, 0x02, 0x0C, b"\x01\x1e"),
-         "0CA4020C158709016375432908C044F68E08BF8B92D635FF24F800",
-         "990290008E08FA855A5D4C50A8ED9000", ""),
-        (CommandAPDU(0, 0xB0, 0, 0, ne=4), "0CB000000D9701048E08ED6705417E96BA5500",
-         "8709019FF0EC34F9922651990290008E08AD55CC17140B2DED9000", "60145F01"),
-        (CommandAPDU(0, 0xB0, 0, 4, ne=0x12), "0CB000040D9701128E082EA28A70F3C7B53500",
-         "871901FB9235F4E4037F2327DCC8964F1F9B8C30F42C8E2FFF224A990290008E08C8B2787EAEA07D749000",
-         "04303130365F36063034303030305C026175"),
+        (
+            CommandAPDU(0, 0xA4, 0x02, 0x0C, b"\x01\x1e"),
+            "0CA4020C158709016375432908C044F68E08BF8B92D635FF24F800",
+            "990290008E08FA855A5D4C50A8ED9000",
+            "",
+        ),
+        (
+            CommandAPDU(0, 0xB0, 0, 0, ne=4),
+            "0CB000000D9701048E08ED6705417E96BA5500",
+            "8709019FF0EC34F9922651990290008E08AD55CC17140B2DED9000",
+            "60145F01",
+        ),
+        (
+            CommandAPDU(0, 0xB0, 0, 4, ne=0x12),
+            "0CB000040D9701128E082EA28A70F3C7B53500",
+            "871901FB9235F4E4037F2327DCC8964F1F9B8C30F42C8E2FFF224A990290008E08C8B2787EAEA07D749000",
+            "04303130365F36063034303030305C026175",
+        ),
     ]
     for command, protected, response, plain in steps:
         assert sm.wrap(command).to_bytes().hex().upper() == protected
@@ -43,8 +53,10 @@ def test_appendix_d4_select_read_read() -> None:
 def test_aes_example() -> None:
     """gmrtd AES example: IV = E(KSenc, SSC), CMAC truncated to 8 bytes."""
     sm = SecureMessaging(
-        "AES", bytes.fromhex("CC86415F2ED7E8FD663B754265695AE1"),
-        bytes.fromhex("581E84B8EE06C4D3EEE30461498D7FB3"), 0xBA,
+        "AES",
+        bytes.fromhex("CC86415F2ED7E8FD663B754265695AE1"),
+        bytes.fromhex("581E84B8EE06C4D3EEE30461498D7FB3"),
+        0xBA,
     )
     wrapped = sm.wrap(CommandAPDU(0, 0x22, 0x41, 0xA4, bytes.fromhex("800A04007F000702020302028401C3")))
     assert wrapped.to_bytes().hex().upper() == (
@@ -118,13 +130,23 @@ def test_padding_rules() -> None:
 
 @given(
     st.sampled_from(["3DES", "AES"]),
-    st.integers(0, 255), st.integers(0, 255), st.integers(0, 255),
-    st.binary(max_size=300), st.one_of(st.none(), st.integers(1, 65536)),
-    st.binary(max_size=300), st.integers(0, 0xFFFF),
+    st.integers(0, 255),
+    st.integers(0, 255),
+    st.integers(0, 255),
+    st.binary(max_size=300),
+    st.one_of(st.none(), st.integers(1, 65536)),
+    st.binary(max_size=300),
+    st.integers(0, 0xFFFF),
 )
 def test_both_sides_round_trip(
-    algorithm: str, ins: int, p1: int, p2: int, data: bytes, ne: int | None,
-    reply: bytes, sw: int,
+    algorithm: str,
+    ins: int,
+    p1: int,
+    p2: int,
+    data: bytes,
+    ne: int | None,
+    reply: bytes,
+    sw: int,
 ) -> None:
     """What the terminal wraps, the chip unwraps, and the chip's reply comes back intact."""
     key = bytes(range(16))

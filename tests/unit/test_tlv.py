@@ -55,9 +55,7 @@ def test_rejects_malformed(data: str, why: str) -> None:
 
 def test_lenient_mode_accepts_nonminimal_length() -> None:
     """With der=False a non-minimal length (written by some chips) is accepted."""
-    assert tlv.decode_single(bytes.fromhex("0181050102030405"), der=False).value == bytes(
-        [1, 2, 3, 4, 5]
-    )
+    assert tlv.decode_single(bytes.fromhex("0181050102030405"), der=False).value == bytes([1, 2, 3, 4, 5])
 
 
 def test_primitive_has_no_children() -> None:

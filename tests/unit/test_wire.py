@@ -13,8 +13,12 @@ from emrtd import wire
 from emrtd.errors import WireFormatError
 from emrtd.sm import SecureMessaging
 
-SMI = {"algorithm": "AES", "encKey": "AAAAAAAAAAAAAAAAAAAAAA==", "macKey": "AAAAAAAAAAAAAAAAAAAAAA==",
-       "ssc": 5}
+SMI = {
+    "algorithm": "AES",
+    "encKey": "AAAAAAAAAAAAAAAAAAAAAA==",
+    "macKey": "AAAAAAAAAAAAAAAAAAAAAA==",
+    "ssc": 5,
+}
 
 
 def reason_of(text: str | bytes, sender: str = "client") -> str:
@@ -25,18 +29,29 @@ def reason_of(text: str | bytes, sender: str = "client") -> str:
 
 def test_spec_start_example() -> None:
     """The spec's START example parses to its fields."""
-    start = wire.parse_text(json.dumps({
-        "type": "START", "validationId": "cf847daa-a548-4509-bdeb-4edd51aee448",
-        "clientId": "YOUR CLIENT ID", "platform": "android",
-        "nfcAdapterSupportsExtendedLength": True, "enableDiagnostics": True}), sender="client")
-    assert start == wire.Start("cf847daa-a548-4509-bdeb-4edd51aee448", "YOUR CLIENT ID",
-                               "android", True, True)
+    start = wire.parse_text(
+        json.dumps(
+            {
+                "type": "START",
+                "validationId": "cf847daa-a548-4509-bdeb-4edd51aee448",
+                "clientId": "YOUR CLIENT ID",
+                "platform": "android",
+                "nfcAdapterSupportsExtendedLength": True,
+                "enableDiagnostics": True,
+            }
+        ),
+        sender="client",
+    )
+    assert start == wire.Start(
+        "cf847daa-a548-4509-bdeb-4edd51aee448", "YOUR CLIENT ID", "android", True, True
+    )
 
 
 def test_spec_accept_example() -> None:
     """ACCEPT carries 8 challenge bytes as padded base64 ("BK69zyH/nsA=")."""
-    accept = wire.parse_text('{"type":"ACCEPT","activeAuthenticationChallenge":"BK69zyH/nsA="}',
-                             sender="server")
+    accept = wire.parse_text(
+        '{"type":"ACCEPT","activeAuthenticationChallenge":"BK69zyH/nsA="}', sender="server"
+    )
     assert isinstance(accept, wire.Accept)
     assert wire.serialize(accept) == '{"type":"ACCEPT","activeAuthenticationChallenge":"BK69zyH/nsA="}'
 
@@ -46,13 +61,23 @@ def test_close_example_and_codes() -> None:
     close = wire.Close.for_reason(wire.CloseReason.INVALID_START_MESSAGE)
     assert wire.serialize(close) == '{"type":"CLOSE","code":1008,"reason":"INVALID_START_MESSAGE"}'
     expected = {
-        "TIMEOUT_WHILE_WAITING_FOR_START_MESSAGE": 1001, "TIMEOUT_WHILE_WAITING_FOR_RESPONSE": 1001,
-        "MAX_SESSION_TIME_EXCEEDED": 1011, "UNEXPECTED_MESSAGE": 1008, "INVALID_START_MESSAGE": 1008,
-        "PROTOCOL_ERROR": 1008, "INVALID_CLIENT_ID": 4401, "INVALID_ACCESS_KEY_VALUES": 1008,
-        "ACCESS_CONTROL_FAILED": 4403, "COMMUNICATION_FAILED": 1011, "FILE_READ_ERROR": 1011,
-        "EMRTD_PASSPORT_READER_ERROR": 1011, "SERVER_ERROR": 1011,
-        "POST_TO_RESULT_SERVER_FAILED": 1011, "NFC_CHIP_COMMUNICATION_FAILED": 1001,
-        "CANCELLED_BY_USER": 1001, "MALFORMED_JSON": 1008,
+        "TIMEOUT_WHILE_WAITING_FOR_START_MESSAGE": 1001,
+        "TIMEOUT_WHILE_WAITING_FOR_RESPONSE": 1001,
+        "MAX_SESSION_TIME_EXCEEDED": 1011,
+        "UNEXPECTED_MESSAGE": 1008,
+        "INVALID_START_MESSAGE": 1008,
+        "PROTOCOL_ERROR": 1008,
+        "INVALID_CLIENT_ID": 4401,
+        "INVALID_ACCESS_KEY_VALUES": 1008,
+        "ACCESS_CONTROL_FAILED": 4403,
+        "COMMUNICATION_FAILED": 1011,
+        "FILE_READ_ERROR": 1011,
+        "EMRTD_PASSPORT_READER_ERROR": 1011,
+        "SERVER_ERROR": 1011,
+        "POST_TO_RESULT_SERVER_FAILED": 1011,
+        "NFC_CHIP_COMMUNICATION_FAILED": 1001,
+        "CANCELLED_BY_USER": 1001,
+        "MALFORMED_JSON": 1008,
     }
     assert {r.value: r.code for r in wire.CloseReason if r.value} == expected
 
@@ -60,15 +85,20 @@ def test_close_example_and_codes() -> None:
 def test_finish_signature_absent_or_null() -> None:
     """FINISH without a signature (Android) and with null (iOS) mean the same."""
     absent = wire.parse_text('{"type":"FINISH","sendResult":true}', sender="client")
-    null = wire.parse_text('{"type":"FINISH","sendResult":true,"activeAuthenticationSignature":null}',
-                           sender="client")
+    null = wire.parse_text(
+        '{"type":"FINISH","sendResult":true,"activeAuthenticationSignature":null}', sender="client"
+    )
     assert absent == null == wire.Finish(True, None)
 
 
 def test_negative_ssc_is_a_java_long() -> None:
     """A negative DESede SSC is read as signed 64-bit and written back the same way."""
-    obj = {"algorithm": "DESede", "encKey": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-           "macKey": "AAAAAAAAAAAAAAAAAAAAAA==", "ssc": -2}
+    obj = {
+        "algorithm": "DESede",
+        "encKey": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "macKey": "AAAAAAAAAAAAAAAAAAAAAA==",
+        "ssc": -2,
+    }
     info = wire.SecureMessagingInfo.from_json(obj)
     assert info.ssc == 2**64 - 2
     assert info.to_json()["ssc"] == -2
@@ -104,13 +134,13 @@ def test_sm_info_converts_to_channel() -> None:
         ('{"type":"ACCEPT","activeAuthenticationChallenge":"BK69zyH/nsA="}', "UNEXPECTED_MESSAGE"),
         ('{"type":"START","clientId":"c"}', "INVALID_START_MESSAGE"),
         ('{"type":"START","validationId":"v","clientId":7}', "INVALID_START_MESSAGE"),
-        ('{"type":"START","validationId":"v","clientId":"c","enableDiagnostics":1}',
-         "INVALID_START_MESSAGE"),
+        ('{"type":"START","validationId":"v","clientId":"c","enableDiagnostics":1}', "INVALID_START_MESSAGE"),
         ('{"type":"FINISH","sendResult":"yes"}', "PROTOCOL_ERROR"),
-        ('{"type":"FINISH","sendResult":true,"activeAuthenticationSignature":"***"}',
-         "PROTOCOL_ERROR"),
-        ('{"type":"CA_HANDOVER","maxTransceiveLengthForSecureMessaging":256,"maxBlockSize":223}',
-         "PROTOCOL_ERROR"),
+        ('{"type":"FINISH","sendResult":true,"activeAuthenticationSignature":"***"}', "PROTOCOL_ERROR"),
+        (
+            '{"type":"CA_HANDOVER","maxTransceiveLengthForSecureMessaging":256,"maxBlockSize":223}',
+            "PROTOCOL_ERROR",
+        ),
     ],
 )
 def test_errors_map_to_close_reasons(text: str | bytes, reason: str) -> None:
@@ -125,14 +155,24 @@ def test_errors_map_to_close_reasons(text: str | bytes, reason: str) -> None:
         {**SMI, "encKey": "AAAA"},
         {**SMI, "ssc": True},
         {**SMI, "ssc": 1.5},
-        {"algorithm": "DESede", "encKey": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-         "macKey": "AAAAAAAAAAAAAAAAAAAAAA==", "ssc": 0},
+        {
+            "algorithm": "DESede",
+            "encKey": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "macKey": "AAAAAAAAAAAAAAAAAAAAAA==",
+            "ssc": 0,
+        },
     ],
 )
 def test_bad_secure_messaging_info(smi: dict[str, Any]) -> None:
     """Unknown algorithms, wrong key lengths and non-integer SSCs are PROTOCOL_ERROR."""
-    text = json.dumps({"type": "CA_HANDOVER", "maxTransceiveLengthForSecureMessaging": 256,
-                       "maxBlockSize": 223, "secureMessagingInfo": smi})
+    text = json.dumps(
+        {
+            "type": "CA_HANDOVER",
+            "maxTransceiveLengthForSecureMessaging": 256,
+            "maxBlockSize": 223,
+            "secureMessagingInfo": smi,
+        }
+    )
     assert reason_of(text) == "PROTOCOL_ERROR"
 
 
@@ -144,8 +184,7 @@ def test_binary_messages() -> None:
     assert wire.parse_binary(b"\x01\x00") == wire.FileMessage("", b"")
 
 
-@pytest.mark.parametrize("data", [b"", b"\x01", b"\x01\x05ab", b"\x01\x02\xff\xfe", b"\x02\x90",
-                                  b"\x03abc"])
+@pytest.mark.parametrize("data", [b"", b"\x01", b"\x01\x05ab", b"\x01\x02\xff\xfe", b"\x02\x90", b"\x03abc"])
 def test_bad_binary_messages(data: bytes) -> None:
     """Empty, truncated, non-UTF-8 and unknown binary messages are PROTOCOL_ERROR."""
     with pytest.raises(WireFormatError) as info:
@@ -161,13 +200,22 @@ def test_file_name_limit() -> None:
 
 keys = st.sampled_from([bytes(16), bytes(range(24)), bytes(32)])
 messages = st.one_of(
-    st.builds(wire.Start, st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=40),
-              st.text(max_size=10).filter(bool), st.booleans(), st.booleans()),
+    st.builds(
+        wire.Start,
+        st.text(min_size=1, max_size=40),
+        st.text(min_size=1, max_size=40),
+        st.text(max_size=10).filter(bool),
+        st.booleans(),
+        st.booleans(),
+    ),
     st.builds(wire.Finish, st.booleans(), st.one_of(st.none(), st.binary(min_size=1, max_size=300))),
     st.builds(wire.Monitoring, st.text(max_size=100)),
-    st.builds(wire.CaHandover, st.integers(1, 65536), st.integers(1, 65536),
-              st.builds(wire.SecureMessagingInfo, st.just("AES"), keys, keys,
-                        st.integers(0, 2**128 - 1))),
+    st.builds(
+        wire.CaHandover,
+        st.integers(1, 65536),
+        st.integers(1, 65536),
+        st.builds(wire.SecureMessagingInfo, st.just("AES"), keys, keys, st.integers(0, 2**128 - 1)),
+    ),
 )
 
 
@@ -190,16 +238,34 @@ def test_binary_garbage_raises_only_wire_errors(data: bytes) -> None:
         pass
 
 
-@given(st.one_of(st.text(max_size=200), st.binary(max_size=200),
-                 st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-                              lambda c: st.lists(c, max_size=3) | st.dictionaries(
-                                  st.sampled_from(["type", "sendResult", "ssc", "clientId",
-                                                   "validationId", "secureMessagingInfo"]),
-                                  c, max_size=4), max_leaves=10).map(json.dumps)))
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.binary(max_size=200),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+            lambda c: (
+                st.lists(c, max_size=3)
+                | st.dictionaries(
+                    st.sampled_from(
+                        ["type", "sendResult", "ssc", "clientId", "validationId", "secureMessagingInfo"]
+                    ),
+                    c,
+                    max_size=4,
+                )
+            ),
+            max_leaves=10,
+        ).map(json.dumps),
+    )
+)
 def test_text_garbage_raises_only_wire_errors(text: str | bytes) -> None:
     """Random text and JSON parse or raise WireFormatError with a known reason."""
     try:
         wire.parse_text(text, sender="client")
     except WireFormatError as exc:
-        assert exc.reason in {"MALFORMED_JSON", "UNEXPECTED_MESSAGE", "INVALID_START_MESSAGE",
-                              "PROTOCOL_ERROR"}
+        assert exc.reason in {
+            "MALFORMED_JSON",
+            "UNEXPECTED_MESSAGE",
+            "INVALID_START_MESSAGE",
+            "PROTOCOL_ERROR",
+        }

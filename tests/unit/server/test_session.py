@@ -400,3 +400,14 @@ def test_handover_with_java_signed_ssc_and_24_byte_desede_keys(trust: TrustStore
         out = session.receive_binary(wire.ApduMessage(client.chip.transmit(apdus[0].data)).serialize())
     handback = [m for m in sent(out) if isinstance(m, wire.CaHandback)][0]
     assert handback.check_result == "SUCCESS"
+
+
+def test_files_binary_only_when_configured(trust: TrustStore) -> None:
+    """filesBinary (base64 of every file) appears only with include_files; by default it is absent."""
+    _session, _client, plain = validate(trust, "utopia")
+    assert "filesBinary" not in plain
+    session = new_session(trust, include_files=True)
+    client = ScriptedClient(session, VirtualChip(profiles.load("utopia")))
+    body = next(e for e in client.run() if isinstance(e, PostResult)).body
+    assert sorted(body["filesBinary"]) == ["dg1", "dg11", "dg12", "dg14", "dg15", "dg2", "sod"]
+    assert wire.b64decode(body["filesBinary"]["dg1"], "dg1", "x") == profiles.passport("utopia").files["dg1"]

@@ -34,32 +34,36 @@ def bsi_chip(**overrides: object) -> VirtualChip:
 def connect(chip: VirtualChip) -> tuple[VirtualChip, object]:
     def transmit(command: CommandAPDU) -> ResponseAPDU:
         return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+
     return chip, transmit
 
 
 def test_appendix_d_chip_side() -> None:
     """With App. D's RND.IC and K.IC the chip answers EXTERNAL AUTHENTICATE byte for byte."""
-    chip = VirtualChip(ChipConfig(files={"com": b"\x60\x00"}, keys=AuthKeys(mrz_key=APPENDIX_D_KEY)),
-                       fixed_random("4608F91988702212", "0B4F80323EB3191CB04970CB4052790B"))
+    chip = VirtualChip(
+        ChipConfig(files={"com": b"\x60\x00"}, keys=AuthKeys(mrz_key=APPENDIX_D_KEY)),
+        fixed_random("4608F91988702212", "0B4F80323EB3191CB04970CB4052790B"),
+    )
     assert send(chip, "0084000008") == "4608F919887022129000"
-    reply = send(chip, "0082000028"
-                 "72C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F2"
-                 "5F1448EEA8AD90A728")
-    assert reply == ("46B9342A41396CD7386BF5803104D7CEDC122B9132139BAF2EEDC94EE178534F"
-                     "2F2D235D074D7449" "9000")
+    reply = send(
+        chip, "008200002872C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F25F1448EEA8AD90A728"
+    )
+    assert reply == ("46B9342A41396CD7386BF5803104D7CEDC122B9132139BAF2EEDC94EE178534F2F2D235D074D74499000")
     assert chip.state.sm is not None and chip.state.sm.ssc == 0x887022120C06C226
 
 
 def test_appendix_d4_select_answer() -> None:
     """After App. D BAC the chip answers the protected SELECT EF.COM as in D.4."""
-    chip = VirtualChip(ChipConfig(files={"com": b"\x60\x00"}, keys=AuthKeys(mrz_key=APPENDIX_D_KEY)),
-                       fixed_random("4608F91988702212", "0B4F80323EB3191CB04970CB4052790B"))
+    chip = VirtualChip(
+        ChipConfig(files={"com": b"\x60\x00"}, keys=AuthKeys(mrz_key=APPENDIX_D_KEY)),
+        fixed_random("4608F91988702212", "0B4F80323EB3191CB04970CB4052790B"),
+    )
     send(chip, "00A4040C07A0000002471001")
     send(chip, "0084000008")
-    send(chip, "0082000028" "72C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F2"
-               "5F1448EEA8AD90A728")
+    send(chip, "008200002872C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F25F1448EEA8AD90A728")
     assert send(chip, "0CA4020C158709016375432908C044F68E08BF8B92D635FF24F800") == (
-        "990290008E08FA855A5D4C50A8ED9000")
+        "990290008E08FA855A5D4C50A8ED9000"
+    )
 
 
 def test_full_read_with_bac() -> None:

@@ -170,7 +170,7 @@ def test_atr_info_announces_extended_length() -> None:
     chip = VirtualChip(profiles.load("utopia"))
     assert chip.transmit(bytes.fromhex("00A4020C022F01")) == b"\x90\x00"
     # 7F66 { 02 02 FFFF (max command), 02 03 010000 (max response) }, fewer bytes than Le asked: 6282
-    assert chip.transmit(bytes.fromhex("00B0000000")) == bytes.fromhex("7F66090202FFFF0203010000" "6282")
+    assert chip.transmit(bytes.fromhex("00B0000000")) == bytes.fromhex("7F66090202FFFF02030100006282")
 
 
 def test_card_security_needs_pace() -> None:
@@ -180,12 +180,26 @@ def test_card_security_needs_pace() -> None:
     assert chip.transmit(bytes.fromhex("00A4020C02011C")) == b"\x90\x00"
 
 
-HEADERS = [bytes.fromhex(h) for h in ("0022C1A4", "10860000", "00860000", "002241A6", "002241A4",
-                                      "00880000", "0C860000", "00840000", "00820000")]
+HEADERS = [
+    bytes.fromhex(h)
+    for h in (
+        "0022C1A4",
+        "10860000",
+        "00860000",
+        "002241A6",
+        "002241A4",
+        "00880000",
+        "0C860000",
+        "00840000",
+        "00820000",
+    )
+]
 
 
-@given(st.lists(st.tuples(st.sampled_from(HEADERS), st.binary(max_size=300)), max_size=8),
-       st.sampled_from(["utopia", "utopia-pace", "utopia-im", "bsi"]))
+@given(
+    st.lists(st.tuples(st.sampled_from(HEADERS), st.binary(max_size=300)), max_size=8),
+    st.sampled_from(["utopia", "utopia-pace", "utopia-im", "bsi"]),
+)
 def test_garbage_authentication_commands_never_crash(commands: list[tuple[bytes, bytes]], name: str) -> None:
     """PACE/CA/AA/BAC headers with random bodies get a status word, never an exception."""
     chip = VirtualChip(profiles.load(name))
