@@ -24,13 +24,19 @@ import os
 import resource
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from emrtd.sim import documents
-from tests.integration.test_server import ROOT, TWISTD, Client, connect, converse, free_port, wait_http
+from tests.integration.test_server import (
+    TWISTD,
+    Client,
+    connect,
+    converse,
+    free_port,
+    start_result_server,
+    wait_http,
+)
 
 
 def rss_kib(pid: int) -> int:
@@ -46,10 +52,6 @@ def cpu_seconds(pid: int) -> float:
 
 
 def start(folder: Path) -> tuple[str, list[subprocess.Popen[str]], int]:
-    trust = folder / "trust"
-    trust.mkdir()
-    for name, data in documents.test_pki().trust_files().items():
-        (trust / name).write_bytes(data)
     result_port, ws_port = free_port(), free_port()
     (folder / "bench.toml").write_text(f"""
 [server]
@@ -62,19 +64,7 @@ paths = ["trust"]
 [clients.bench]
 result_url = "http://127.0.0.1:{result_port}/results"
 """)
-    results = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "result_server.py"),
-            "--port",
-            str(result_port),
-            "--out",
-            str(folder / "results"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    results = start_result_server(folder, result_port)
     server = subprocess.Popen(
         [
             str(TWISTD),

@@ -61,6 +61,23 @@ def wait_http(url: str, timeout: float = 15.0, context: ssl.SSLContext | None = 
             time.sleep(0.2)
 
 
+def start_result_server(folder: Path, port: int) -> subprocess.Popen[str]:
+    """The example result server on loopback, and the test trust store in ``folder/trust``."""
+    trust = folder / "trust"
+    trust.mkdir(exist_ok=True)
+    for name, data in documents.test_pki().trust_files().items():
+        (trust / name).write_bytes(data)
+    command = [
+        sys.executable,
+        str(ROOT / "examples" / "result_server.py"),
+        "--port",
+        str(port),
+        "--out",
+        str(folder / "results"),
+    ]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+
+
 def self_signed(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
@@ -92,25 +109,9 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Result server + twistd docval (ws and wss) on loopback, with the test trust store."""
     folder = tmp_path_factory.mktemp("server")
-    trust = folder / "trust"
-    trust.mkdir()
-    for name, data in documents.test_pki().trust_files().items():
-        (trust / name).write_bytes(data)
     key, cert = self_signed(folder)
     result_port, ws_port, wss_port, strict_port, dead_port = (free_port() for _ in range(5))
-    results = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "result_server.py"),
-            "--port",
-            str(result_port),
-            "--out",
-            str(folder / "results"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    results = start_result_server(folder, result_port)
     config = folder / "docval.toml"
     config.write_text(f"""
 [server]
