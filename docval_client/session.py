@@ -1,0 +1,263 @@
+"""The client side of the DocVal WebSocket API v2, sans-I/O: what the vendor's Android/iOS
+connectors do, as a generator the adapters drive.
+
+:func:`validation` yields requests and is sent their answers:
+
+* :class:`ToChip` (a raw command APDU) → the raw response bytes from the card;
+* :class:`ToServer` (a message) → ``None``;
+* :class:`FromServer` → the next message from the server (a parsed wire message, or
+  :class:`Closed` when the server closed);
+* :class:`Progress` → ``None`` (a step or file count for the UI).
+
+It returns an :class:`Outcome`. Flow (``interop-notes.md``): START → ACCEPT → EF.CardAccess →
+PACE (MRZ or CAN) or BAC → SOD, DG14 → FILE dg14 + CA_HANDOVER with the live SM state → relay
+the server's APDUs to the chip as they are → DG1 from the server's FILE, new keys from
+CA_HANDBACK (after a FAILED handback the chip's channel is gone: access control runs again) →
+DG15 → AA with the server's challenge → DG1/2/7/11/12 → FILEs → FINISH → RESULT → CLOSE.
+A chip without DG14 skips the handover. A refused access key ends the session with
+``INVALID_ACCESS_KEY_VALUES``, other access-control failures with ``ACCESS_CONTROL_FAILED``,
+a card that stops answering with ``NFC_CHIP_COMMUNICATION_FAILED``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from emrtd import activeauth, bac, pace, reader, wire
+from emrtd.apdu import CommandAPDU, ResponseAPDU
+from emrtd.errors import AccessKeyError, APDUError, EmrtdError, StatusWordError
+from emrtd.lds import dg14, dg15
+from emrtd.mrz import AccessKey, MRZKey
+from emrtd.sm import SecureMessaging
+from emrtd.wire import CloseReason
+
+RandomSource = Callable[[int], bytes]
+AFTER_HANDOVER = ("dg15", "dg1", "dg2", "dg7", "dg11", "dg12")
+
+
+@dataclass(frozen=True)
+class ToChip:
+    command: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ToServer:
+    message: wire.TextMessage | wire.BinaryMessage
+
+
+@dataclass(frozen=True)
+class FromServer:
+    pass
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: str
+    done: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The server closed the connection (its CLOSE message or frame)."""
+
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the session ended: the close reason, the RESULT passport if one came, and counts."""
+
+    reason: CloseReason | str
+    passport: dict[str, Any] | None = field(default=None, repr=False)
+    apdus: int = 0
+    chip_bytes: int = 0
+
+
+Request = ToChip | ToServer | FromServer | Progress
+
+
+class _Abort(Exception):
+    def __init__(self, reason: CloseReason) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+@dataclass
+class Options:
+    validation_id: str
+    client_id: str
+    access_key: AccessKey
+    send_result: bool = True
+    extended_length: bool = False
+    max_block: int = reader.DEFAULT_MAX_BLOCK
+    enable_diagnostics: bool = False
+    random: RandomSource = os.urandom
+
+
+def validation(options: Options) -> Generator[Request, Any, Outcome]:
+    """The whole client session; see the module docstring for the protocol it speaks."""
+    counters = {"apdus": 0, "bytes": 0}
+
+    def chip(command: CommandAPDU) -> Generator[Request, Any, ResponseAPDU]:
+        raw = yield ToChip(command.to_bytes())
+        counters["apdus"] += 1
+        counters["bytes"] += len(raw)
+        try:
+            return ResponseAPDU.from_bytes(raw)
+        except APDUError:
+            raise _Abort(CloseReason.NFC_CHIP_COMMUNICATION_FAILED) from None
+
+    def run(exchange: Generator[CommandAPDU, ResponseAPDU, Any]) -> Generator[Request, Any, Any]:
+        """Drive an emrtd exchange over the chip."""
+        try:
+            command = next(exchange)
+            while True:
+                response = yield from chip(command)
+                command = exchange.send(response)
+        except StopIteration as done:
+            return done.value
+
+    def receive() -> Generator[Request, Any, Any]:
+        message = yield FromServer()
+        if isinstance(message, (Closed, wire.Close)):
+            raise _ServerClosed(message.code, message.reason)
+        return message
+
+    def outcome(reason: CloseReason | str, passport: dict[str, Any] | None = None) -> Outcome:
+        return Outcome(reason, passport, counters["apdus"], counters["bytes"])
+
+    passport: dict[str, Any] | None = None
+    try:
+        yield ToServer(
+            wire.Start(
+                options.validation_id,
+                options.client_id,
+                "desktop",
+                options.extended_length,
+                options.enable_diagnostics,
+            )
+        )
+        accept = yield from receive()
+        if not isinstance(accept, wire.Accept):
+            raise _Abort(CloseReason.PROTOCOL_ERROR)
+        sm = yield from _access_control(options, run)
+        files: dict[str, bytes] = {}
+        for name in ("sod", "dg14"):
+            data = yield from _read(name, sm, options, run)
+            if data is not None:
+                files[name] = data
+                yield Progress(f"read {name}", len(data), len(data))
+        server_files: dict[str, bytes] = {}
+        handed_over = "dg14" in files
+        if handed_over:
+            yield ToServer(wire.FileMessage("dg14", files["dg14"]))
+            transceive = 65536 if options.extended_length else 256
+            info = wire.SecureMessagingInfo.from_secure_messaging(sm)
+            yield ToServer(wire.CaHandover(transceive, options.max_block, info))
+            yield Progress("chip authentication")
+            while True:
+                message = yield from receive()
+                if isinstance(message, wire.ApduMessage):
+                    raw = yield ToChip(message.data)  # relayed blind: the server holds the keys
+                    counters["apdus"] += 1
+                    yield ToServer(wire.ApduMessage(raw))
+                elif isinstance(message, wire.FileMessage):
+                    server_files[message.name] = message.data
+                elif isinstance(message, wire.CaHandback):
+                    break
+                else:
+                    raise _Abort(CloseReason.PROTOCOL_ERROR)
+            if message.check_result == "SUCCESS":
+                sm = message.secure_messaging_info.to_secure_messaging()
+            else:  # the chip dropped its channel: start again from access control
+                sm = yield from _access_control(options, run)
+        signature = None
+        for name in AFTER_HANDOVER:
+            if name in server_files:
+                continue
+            data = yield from _read(name, sm, options, run)
+            if data is None:
+                continue
+            files[name] = data
+            yield Progress(f"read {name}", len(data), len(data))
+            if name == "dg15":
+                key = dg15.parse(data).public_key
+                try:
+                    signature = yield from run(
+                        activeauth.internal_authenticate(
+                            accept.active_authentication_challenge,
+                            sm,
+                            signature_length=activeauth.expected_length(key),
+                        )
+                    )
+                except StatusWordError:
+                    signature = None  # the chip refused AA: the server decides what that means
+        for name, data in files.items():
+            if name != "dg14" or not handed_over:  # dg14 went with the handover already
+                yield ToServer(wire.FileMessage(name, data))
+        yield ToServer(wire.Finish(options.send_result, signature))
+        while True:
+            message = yield from receive()
+            if isinstance(message, wire.Result):
+                passport = message.passport
+    except _ServerClosed as closed:
+        reason = closed.reason or CloseReason.NORMAL.value
+        return outcome(reason, passport)
+    except _Abort as abort:
+        yield ToServer(wire.Close.for_reason(abort.reason))
+        return outcome(abort.reason)
+
+
+class _ServerClosed(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+def _access_control(options: Options, run: Any) -> Generator[Request, Any, SecureMessaging]:
+    """PACE when EF.CardAccess offers it, else BAC (MRZ only); then select the LDS1 applet."""
+    key = options.access_key
+    try:
+        yield from run(reader.select_master_file())
+        raw = yield from run(reader.read_file(reader.EF_CARD_ACCESS, None, max_block=options.max_block))
+        infos = list(dg14.parse_card_access(raw).pace)
+    except EmrtdError:
+        infos = []
+    try:
+        if infos:
+            yield Progress("PACE")
+            sm: SecureMessaging = (yield from run(pace.pace(pace.choose(infos), key, options.random))).sm
+        elif isinstance(key, MRZKey):
+            yield Progress("BAC")
+            yield from run(reader.select_applet())
+            sm = yield from run(bac.bac(key, options.random))
+        else:
+            raise _Abort(CloseReason.ACCESS_CONTROL_FAILED)  # a CAN needs PACE
+        yield from run(reader.select_applet(sm=sm))
+    except AccessKeyError:
+        raise _Abort(CloseReason.INVALID_ACCESS_KEY_VALUES) from None
+    except EmrtdError:
+        raise _Abort(CloseReason.ACCESS_CONTROL_FAILED) from None
+    return sm
+
+
+def _read(
+    name: str, sm: SecureMessaging, options: Options, run: Any
+) -> Generator[Request, Any, bytes | None]:
+    """A whole file, or None when the chip does not have it (6A82) or refuses it (6982)."""
+    try:
+        data: bytes = yield from run(
+            reader.read_file(reader.file_by_name(name), sm, max_block=options.max_block)
+        )
+    except StatusWordError as exc:
+        if exc.sw in (0x6A82, 0x6982):
+            return None
+        raise _Abort(CloseReason.FILE_READ_ERROR) from None
+    except EmrtdError:
+        raise _Abort(CloseReason.FILE_READ_ERROR) from None
+    return data
