@@ -106,6 +106,16 @@ class PcscCard:
             raise CardError("card removed during reading") from None
         return ResponseAPDU(bytes(data), (sw1 << 8) | sw2)
 
+    def transmit_raw(self, command: bytes) -> bytes:
+        """Raw bytes in, response data ‖ SW1SW2 out (for relayed APDUs)."""
+        from smartcard.Exceptions import CardConnectionException
+
+        try:
+            data, sw1, sw2 = self._connection.transmit(list(command))
+        except CardConnectionException:
+            raise CardError("card removed during reading") from None
+        return bytes(data) + bytes([sw1, sw2])
+
     def close(self) -> None:
         try:
             self._connection.disconnect()

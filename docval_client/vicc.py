@@ -58,8 +58,9 @@ def _serve(sock: socket.socket, session: VpcdSession, toggle: _Toggle, log: bool
             sock.sendall(reply)
 
 
-def run(profile: str, host: str, port: int, log: bool, connect_timeout: float,
-        faults: tuple[str, ...] = ()) -> int:
+def run(
+    profile: str, host: str, port: int, log: bool, connect_timeout: float, faults: tuple[str, ...] = ()
+) -> int:
     chip = VirtualChip(profiles.load(profile, faults))
     if faults:
         profile = f"{profile} (faults: {', '.join(faults)})"
@@ -81,8 +82,11 @@ def run(profile: str, host: str, port: int, log: bool, connect_timeout: float,
             sock = socket.create_connection((host, port), timeout=2)
         except OSError as exc:
             if time.monotonic() > deadline:
-                print(f"error: cannot reach vpcd at {host}:{port} ({exc.strerror or exc}); "
-                      "is pcscd running with vsmartcard-vpcd installed?", file=sys.stderr)
+                print(
+                    f"error: cannot reach vpcd at {host}:{port} ({exc.strerror or exc}); "
+                    "is pcscd running with vsmartcard-vpcd installed?",
+                    file=sys.stderr,
+                )
                 return 2
             time.sleep(0.2)
             continue
@@ -112,11 +116,20 @@ def write_trust_store(folder: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="docval-sim", description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default="bsi", choices=profiles.PROFILES)
-    parser.add_argument("--fault", action="append", default=[], choices=documents.FAULTS,
-                        help="add a fault mode (repeatable; utopia profiles only)")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        choices=documents.FAULTS,
+        help="add a fault mode (repeatable; utopia profiles only)",
+    )
     parser.add_argument("--list", action="store_true", help="list profiles and fault modes, then exit")
-    parser.add_argument("--write-trust-store", metavar="DIR", type=Path,
-                        help="write the test PKI's CSCAs, CRLs and master list to DIR, then exit")
+    parser.add_argument(
+        "--write-trust-store",
+        metavar="DIR",
+        type=Path,
+        help="write the test PKI's CSCAs, CRLs and master list to DIR, then exit",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--log-apdus", action="store_true", help="print APDUs (personal data!)")
@@ -130,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.write_trust_store:
             return write_trust_store(args.write_trust_store)
-        return run(args.profile, args.host, args.port, args.log_apdus, args.connect_timeout,
-                   tuple(args.fault))
+        return run(
+            args.profile, args.host, args.port, args.log_apdus, args.connect_timeout, tuple(args.fault)
+        )
     except EmrtdError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,202 @@
+"""``docval-client``: validate a passport on a USB reader with a DocVal server.
+
+    docval-client readers
+    docval-client read --server ws://127.0.0.1:8765/ws2/validate --client-id demo \\
+        (--mrz "LINE1LINE2" | --document-number N --birth YYMMDD --expiry YYMMDD | --can NNNNNN) \\
+        [--reader NAME] [--json result.json] [--photo face.jpg] [--ca-file server.pem]
+
+The only module that prints or exits. Errors are one line (``--debug`` adds the traceback).
+Exit codes: 0 the document validated (PA passed, CA and AA SUCCESS or UNAVAILABLE, as the
+vendor's iOS app decides), 1 it did not, 2 usage or environment errors (no reader, no card,
+server unreachable, wrong access key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import time
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any
+
+from emrtd import mrz
+from emrtd.errors import EmrtdError
+from emrtd.wire import CloseReason
+
+from .card import CardError, PcscCard, list_readers
+from .session import Options, Outcome, Progress, validation
+
+
+def _access_key(args: argparse.Namespace) -> mrz.AccessKey:
+    if args.can:
+        return mrz.CANKey(args.can)
+    if args.mrz:
+        return mrz.parse(args.mrz.replace("\\n", "\n"), strict=False).access_key
+    if args.document_number and args.birth and args.expiry:
+        return mrz.MRZKey(args.document_number, args.birth, args.expiry)
+    raise EmrtdError("give --mrz, or --document-number with --birth and --expiry, or --can")
+
+
+def validated(passport: dict[str, Any]) -> bool:
+    ok = ("SUCCESS", "UNAVAILABLE")
+    return (
+        bool(passport.get("passiveAuthentication"))
+        and passport.get("chipAuthenticationResult") in ok
+        and passport.get("activeAuthenticationResult") in ok
+    )
+
+
+def summary(passport: dict[str, Any]) -> list[str]:
+    info = passport.get("mrzInfo") or {}
+    details = passport.get("passiveAuthenticationDetails") or {}
+
+    def mark(flag: bool) -> str:
+        return "✔" if flag else "✘"
+
+    lines = [
+        f"holder:    {info.get('primaryIdentifier', '?')}, {' '.join(info.get('secondaryIdentifier') or [])}",
+        f"document:  {info.get('documentCode', '?')} {info.get('documentNumber', '?')} "
+        f"({info.get('issuingState', '?')}), expires {info.get('dateOfExpiry', '?')}",
+        f"  {mark(bool(details.get('sodSignatureValid')))} SOD signature",
+        f"  {mark(bool(details.get('documentCertificateValid')))} document signer certificate",
+        f"  {mark(bool(details.get('allHashesValid')))} data group hashes "
+        f"{details.get('dataGroupsWithValidHash')}",
+        f"  {mark(passport.get('chipAuthenticationResult') != 'FAILED')} chip authentication: "
+        f"{passport.get('chipAuthenticationResult')}",
+        f"  {mark(passport.get('activeAuthenticationResult') != 'FAILED')} active authentication: "
+        f"{passport.get('activeAuthenticationResult')}",
+    ]
+    lines += [f"  ! {error}" for error in passport.get("errors") or []]
+    lines.append("VALID" if validated(passport) else "NOT VALID")
+    return lines
+
+
+def read(args: argparse.Namespace) -> int:
+
+    from autobahn.twisted.websocket import connectWS
+    from twisted.internet import reactor as _reactor
+    from twisted.internet import ssl as tssl
+
+    from .protocol import Driver, factory
+
+    reactor: Any = _reactor
+    key = _access_key(args)
+    card = PcscCard(args.reader, wait=args.wait)
+    print(f"reader: {card.reader}", flush=True)
+    options = Options(
+        args.validation_id or str(uuid.uuid4()),
+        args.client_id,
+        key,
+        send_result=True,
+        extended_length=args.extended_length,
+        max_block=args.max_block,
+    )
+    started = time.monotonic()
+
+    def progress(event: Progress) -> None:
+        text = event.step + (f" ({event.done} bytes)" if event.done else "")
+        print(f"  {text}", flush=True)
+
+    driver = Driver(validation(options), card.transmit_raw, progress)
+    ws_factory = factory(args.server, driver)
+    context_factory: Any = None
+    if args.server.startswith("wss://"):
+        if args.insecure:
+            context_factory = tssl.CertificateOptions(verify=False)
+        elif args.ca_file:
+            root = tssl.Certificate.loadPEM(Path(args.ca_file).read_bytes())
+            context_factory = tssl.optionsForClientTLS(ws_factory.host, trustRoot=root)
+        else:
+            context_factory = tssl.optionsForClientTLS(ws_factory.host)
+    result: dict[str, Any] = {}
+
+    def finished(outcome: Outcome) -> None:
+        result["outcome"] = outcome
+        reactor.stop()
+
+    driver.done.addCallback(finished)
+    connectWS(ws_factory, context_factory, timeout=10)
+    reactor.run()
+    card.close()
+    outcome: Outcome | None = result.get("outcome")
+    if outcome is None:
+        raise EmrtdError("interrupted")
+    elapsed = time.monotonic() - started
+    print(f"{outcome.apdus} APDUs, {outcome.chip_bytes} bytes from the chip in {elapsed:.2f} s", flush=True)
+    if outcome.passport is None:
+        reason = outcome.reason.value if isinstance(outcome.reason, CloseReason) else outcome.reason
+        message = getattr(driver, "error", None) or reason or "the server closed without a result"
+        print(f"error: {message}", file=sys.stderr)
+        return (
+            2
+            if outcome.reason
+            in (
+                CloseReason.INVALID_ACCESS_KEY_VALUES,
+                CloseReason.ACCESS_CONTROL_FAILED,
+                CloseReason.COMMUNICATION_FAILED,
+            )
+            else 1
+        )
+    for line in summary(outcome.passport):
+        print(line)
+    if args.json:
+        Path(args.json).write_text(json.dumps(outcome.passport, indent=2))
+    if args.photo and outcome.passport.get("facePhoto"):
+        Path(args.photo).write_bytes(base64.b64decode(outcome.passport["facePhoto"]))
+        print(f"photo written to {args.photo}")
+    return 0 if validated(outcome.passport) else 1
+
+
+def readers(_args: argparse.Namespace) -> int:
+    found = list_readers()
+    if not found:
+        print("no readers")
+        return 2
+    for index, reader in enumerate(found):
+        print(f"{index}: {reader.name}  [{'card' if reader.has_card else 'no card'}]")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="docval-client", description=__doc__.split("\n")[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("readers", help="list readers and whether a card is present").set_defaults(run=readers)
+    r = sub.add_parser("read", help="read and validate the passport on a reader")
+    r.add_argument("--server", required=True, help="ws:// or wss:// URL of /ws2/validate")
+    r.add_argument("--client-id", required=True)
+    r.add_argument("--validation-id")
+    r.add_argument("--mrz", help="the MRZ lines (joined, or separated by \\n)")
+    r.add_argument("--document-number")
+    r.add_argument("--birth", help="date of birth YYMMDD")
+    r.add_argument("--expiry", help="date of expiry YYMMDD")
+    r.add_argument("--can", help="the 6-digit card access number")
+    r.add_argument("--reader", help="reader name (prefix); default: the first with a card")
+    r.add_argument("--wait", type=float, default=10.0, help="seconds to wait for a card")
+    r.add_argument("--json", help="write the result JSON here")
+    r.add_argument("--photo", help="write the face image here")
+    r.add_argument("--ca-file", help="CA certificate for a wss:// server")
+    r.add_argument("--insecure", action="store_true", help="do not verify the wss:// server certificate")
+    r.add_argument("--extended-length", action="store_true", help="use extended-length APDUs")
+    r.add_argument("--max-block", type=int, default=223, help="READ BINARY block size")
+    r.set_defaults(run=read)
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+        return code
+    except (EmrtdError, CardError, OSError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: cancelled", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
