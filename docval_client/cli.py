@@ -131,16 +131,7 @@ def read(args: argparse.Namespace) -> int:
         reason = outcome.reason.value if isinstance(outcome.reason, CloseReason) else outcome.reason
         message = getattr(driver, "error", None) or reason or "the server closed without a result"
         print(f"error: {message}", file=sys.stderr)
-        return (
-            2
-            if outcome.reason
-            in (
-                CloseReason.INVALID_ACCESS_KEY_VALUES,
-                CloseReason.ACCESS_CONTROL_FAILED,
-                CloseReason.COMMUNICATION_FAILED,
-            )
-            else 1
-        )
+        return 2  # no result: an error of the session, not a verdict on the document
     for line in summary(outcome.passport):
         print(line)
     if args.json:
