@@ -1,0 +1,145 @@
+"""docval-client end to end, as the README demo runs it: a virtual passport in pcscd's vpcd
+reader, the client CLI reading it over PC/SC, the DocVal server (twistd) and the example
+result server on loopback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .pcsc import vpcd_readers
+from .test_server import TWISTD, free_port, start_result_server, wait_http
+from .test_vpcd_passport import insert
+
+pytestmark = pytest.mark.pcsc
+CLIENT = Path(sys.executable).with_name("docval-client")
+UTOPIA = ["--document-number", "UT1234567", "--birth", "900315", "--expiry", "340415"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    vpcd_readers()
+    folder = tmp_path_factory.mktemp("client")
+    result_port, ws_port = free_port(), free_port()
+    results = start_result_server(folder, result_port)
+    (folder / "docval.toml").write_text(f"""
+[server]
+endpoint = "tcp:{ws_port}:interface=127.0.0.1"
+[trust]
+paths = ["trust"]
+[clients.desk]
+result_url = "http://127.0.0.1:{result_port}/results"
+""")
+    twistd = subprocess.Popen(
+        [str(TWISTD), "-n", "--pidfile=", "docval", "--config", "docval.toml"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{ws_port}/health")
+        yield {"url": f"ws://127.0.0.1:{ws_port}/ws2/validate", "folder": folder}
+    finally:
+        for proc in (twistd, results):
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+def run_client(
+    server: dict[str, Any], profile: str, key: list[str], *faults: str
+) -> subprocess.CompletedProcess[str]:
+    sim = insert(profile) if not faults else _insert_with_faults(profile, faults)
+    try:
+        return subprocess.run(
+            [
+                str(CLIENT),
+                "read",
+                "--server",
+                server["url"],
+                "--client-id",
+                "desk",
+                "--reader",
+                "Virtual PCD",
+                "--wait",
+                "10",
+                "--json",
+                str(server["folder"] / "out.json"),
+                *key,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+
+
+def _insert_with_faults(profile: str, faults: tuple[str, ...]) -> subprocess.Popen[str]:
+    args = [sys.executable, "-m", "docval_client.vicc", "--profile", profile, "--connect-timeout", "10"]
+    for fault in faults:
+        args += ["--fault", fault]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert "inserted" in line, line
+    return proc
+
+
+def test_genuine_passport_validates(server: dict[str, Any]) -> None:
+    """PACE chip through pcscd: VALID, exit 0, all checks ticked, result JSON written."""
+    done = run_client(server, "utopia", UTOPIA)
+    assert done.returncode == 0, done.stderr
+    assert "VALID" in done.stdout and "✘" not in done.stdout
+    result = json.loads((server["folder"] / "out.json").read_text())
+    assert result["chipAuthenticationResult"] == "SUCCESS" and result["passiveAuthentication"] is True
+
+
+def test_bac_chip_validates(server: dict[str, Any]) -> None:
+    """A BAC-only chip (3DES CA via MSE:Set KAT) validates too."""
+    done = run_client(server, "utopia-bac", UTOPIA)
+    assert done.returncode == 0, done.stderr
+
+
+def test_clone_is_not_valid(server: dict[str, Any]) -> None:
+    """A cloned chip: CA FAILED, NOT VALID, exit 1."""
+    done = run_client(server, "utopia", UTOPIA, "clone")
+    assert done.returncode == 1, done.stderr
+    assert "chip authentication: FAILED" in done.stdout and "NOT VALID" in done.stdout
+
+
+def test_wrong_access_key_is_one_line(server: dict[str, Any]) -> None:
+    """A wrong MRZ: one error line naming INVALID_ACCESS_KEY_VALUES, exit 2, no traceback."""
+    done = run_client(
+        server, "utopia", ["--document-number", "UT1234567", "--birth", "900315", "--expiry", "340416"]
+    )
+    assert done.returncode == 2 and done.stderr.strip() == "error: INVALID_ACCESS_KEY_VALUES"
+
+
+def test_no_card_is_one_line(server: dict[str, Any]) -> None:
+    """No card in the reader: one error line, exit 2."""
+    done = subprocess.run(
+        [
+            str(CLIENT),
+            "read",
+            "--server",
+            server["url"],
+            "--client-id",
+            "desk",
+            "--reader",
+            "Virtual PCD",
+            "--wait",
+            "0",
+            *UTOPIA,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and done.stderr.strip().startswith("error: no card")
