@@ -115,16 +115,22 @@ def read(args: argparse.Namespace) -> int:
     result: dict[str, Any] = {}
 
     def finished(outcome: Outcome) -> None:
+        from twisted.internet.error import ReactorNotRunning
+
         result["outcome"] = outcome
-        reactor.stop()
+        try:
+            reactor.stop()
+        except ReactorNotRunning:  # already stopping (Ctrl-C)
+            pass
 
     driver.done.addCallback(finished)
+    reactor.addSystemEventTrigger("before", "shutdown", driver.cancel)  # Ctrl-C: CANCELLED_BY_USER
     connectWS(ws_factory, context_factory, timeout=10)
     reactor.run()
     card.close()
     outcome: Outcome | None = result.get("outcome")
     if outcome is None:
-        raise EmrtdError("interrupted")
+        raise EmrtdError("cancelled")
     elapsed = time.monotonic() - started
     print(f"{outcome.apdus} APDUs, {outcome.chip_bytes} bytes from the chip in {elapsed:.2f} s", flush=True)
     if outcome.passport is None:

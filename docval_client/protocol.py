@@ -73,6 +73,14 @@ class Driver:
         except StopIteration as stop:
             self._finish(stop.value)
 
+    def cancel(self) -> None:
+        """The user gave up (Ctrl-C): tell the server CANCELLED_BY_USER."""
+        if self.finished or self.protocol is None or self.protocol.state != self.protocol.STATE_OPEN:
+            return
+        self._send(wire.Close.for_reason(CloseReason.CANCELLED_BY_USER))
+        self.flow.close()
+        self._finish(Outcome(CloseReason.CANCELLED_BY_USER), error="cancelled")
+
     def _chip_failed(self, failure: Failure) -> None:
         reason = CloseReason.NFC_CHIP_COMMUNICATION_FAILED
         self._send(wire.Close.for_reason(reason))

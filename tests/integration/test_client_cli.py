@@ -143,3 +143,82 @@ def test_no_card_is_one_line(server: dict[str, Any]) -> None:
         timeout=30,
     )
     assert done.returncode == 2 and done.stderr.strip().startswith("error: no card")
+
+
+def test_card_removed_mid_read(server: dict[str, Any]) -> None:
+    """Taking the card out during the read: one error line, exit 2, the server posts nothing."""
+    import signal
+
+    sim = insert("utopia")
+    try:
+        client = subprocess.Popen(
+            [
+                str(CLIENT),
+                "read",
+                "--server",
+                server["url"],
+                "--client-id",
+                "desk",
+                "--reader",
+                "Virtual PCD",
+                "--wait",
+                "10",
+                "--validation-id",
+                "removed",
+                *UTOPIA,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert client.stdout is not None
+        for line in client.stdout:
+            if "chip authentication" in line:
+                sim.send_signal(signal.SIGUSR1)  # docval-sim takes the card out
+                break
+        out, err = client.communicate(timeout=60)
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    assert client.returncode == 2, (out, err)
+    assert err.strip().startswith("error: card removed") or "NFC_CHIP_COMMUNICATION_FAILED" in err
+    assert not (server["folder"] / "results" / "removed.json").exists()
+
+
+def test_ctrl_c_cancels(server: dict[str, Any]) -> None:
+    """Ctrl-C during the read ends with one 'cancelled' line and exit 2; nothing is posted."""
+    import signal
+
+    sim = insert("utopia")
+    try:
+        client = subprocess.Popen(
+            [
+                str(CLIENT),
+                "read",
+                "--server",
+                server["url"],
+                "--client-id",
+                "desk",
+                "--reader",
+                "Virtual PCD",
+                "--wait",
+                "10",
+                "--validation-id",
+                "cancelled",
+                *UTOPIA,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert client.stdout is not None
+        for line in client.stdout:
+            if "chip authentication" in line:
+                client.send_signal(signal.SIGINT)
+                break
+        out, err = client.communicate(timeout=60)
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    assert client.returncode == 2 and err.strip() == "error: cancelled", (out, err)
+    assert not (server["folder"] / "results" / "cancelled.json").exists()
