@@ -75,7 +75,48 @@ def summary(passport: dict[str, Any]) -> list[str]:
     return lines
 
 
+def read_offline(args: argparse.Namespace) -> int:
+    if not args.trust_store:
+        raise EmrtdError("--offline needs --trust-store DIR")
+    import os
+    from datetime import UTC, datetime
+
+    from emrtd import exchange
+    from emrtd.truststore import TrustStore
+
+    from .offline import verify_locally
+
+    key = _access_key(args)
+    trust = TrustStore.load(args.trust_store)
+    card = PcscCard(args.reader, wait=args.wait)
+    print(f"reader: {card.reader}; verifying locally against {len(trust)} CSCAs", flush=True)
+    started = time.monotonic()
+    try:
+        passport = exchange.run(
+            verify_locally(key, trust, datetime.now(UTC), os.urandom, max_block=args.max_block), card.transmit
+        )
+    finally:
+        card.close()
+    print(f"read in {time.monotonic() - started:.2f} s", flush=True)
+    return _report(passport, args)
+
+
+def _report(passport: dict[str, Any], args: argparse.Namespace) -> int:
+    for line in summary(passport):
+        print(line)
+    if args.json:
+        Path(args.json).write_text(json.dumps(passport, indent=2))
+    if args.photo and passport.get("facePhoto"):
+        Path(args.photo).write_bytes(base64.b64decode(passport["facePhoto"]))
+        print(f"photo written to {args.photo}")
+    return 0 if validated(passport) else 1
+
+
 def read(args: argparse.Namespace) -> int:
+    if args.offline:
+        return read_offline(args)
+    if not args.server or not args.client_id:
+        raise EmrtdError("read needs --server and --client-id (or --offline --trust-store DIR)")
 
     from autobahn.twisted.websocket import connectWS
     from twisted.internet import reactor as _reactor
@@ -138,14 +179,7 @@ def read(args: argparse.Namespace) -> int:
         message = getattr(driver, "error", None) or reason or "the server closed without a result"
         print(f"error: {message}", file=sys.stderr)
         return 2  # no result: an error of the session, not a verdict on the document
-    for line in summary(outcome.passport):
-        print(line)
-    if args.json:
-        Path(args.json).write_text(json.dumps(outcome.passport, indent=2))
-    if args.photo and outcome.passport.get("facePhoto"):
-        Path(args.photo).write_bytes(base64.b64decode(outcome.passport["facePhoto"]))
-        print(f"photo written to {args.photo}")
-    return 0 if validated(outcome.passport) else 1
+    return _report(outcome.passport, args)
 
 
 def readers(_args: argparse.Namespace) -> int:
@@ -164,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("readers", help="list readers and whether a card is present").set_defaults(run=readers)
     r = sub.add_parser("read", help="read and validate the passport on a reader")
-    r.add_argument("--server", required=True, help="ws:// or wss:// URL of /ws2/validate")
-    r.add_argument("--client-id", required=True)
+    r.add_argument("--server", help="ws:// or wss:// URL of /ws2/validate")
+    r.add_argument("--client-id")
+    r.add_argument("--offline", action="store_true", help="verify locally, without a server")
+    r.add_argument("--trust-store", help="with --offline: folder of CSCA certificates, master lists, CRLs")
     r.add_argument("--validation-id")
     r.add_argument("--mrz", help="the MRZ lines (joined, or separated by \\n)")
     r.add_argument("--document-number")

@@ -222,3 +222,33 @@ def test_ctrl_c_cancels(server: dict[str, Any]) -> None:
         sim.wait(timeout=10)
     assert client.returncode == 2 and err.strip() == "error: cancelled", (out, err)
     assert not (server["folder"] / "results" / "cancelled.json").exists()
+
+
+def test_offline_mode_through_pcscd(server: dict[str, Any]) -> None:
+    """--offline --trust-store: the same checks locally, VALID for a genuine chip, NOT VALID for a clone."""
+    trust = str(server["folder"] / "trust")
+    for faults, code in (((), 0), (("clone",), 1)):
+        sim = insert("utopia") if not faults else _insert_with_faults("utopia", faults)
+        try:
+            done = subprocess.run(
+                [
+                    str(CLIENT),
+                    "read",
+                    "--offline",
+                    "--trust-store",
+                    trust,
+                    "--reader",
+                    "Virtual PCD",
+                    "--wait",
+                    "10",
+                    *UTOPIA,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        finally:
+            sim.terminate()
+            sim.wait(timeout=10)
+        assert done.returncode == code, (done.stdout, done.stderr)
+    assert "chip authentication: FAILED" in done.stdout

@@ -1,0 +1,124 @@
+"""``docval-client read --offline``: read and verify a passport locally with :mod:`emrtd`, no
+server. Access control (PACE from EF.CardAccess, else BAC), SOD and every data group, Chip
+Authentication directly with the chip (confirmed by reading DG1 under the new keys), Active
+Authentication with a local random challenge, Passive Authentication against a local trust
+store; the result is the same ``passport`` object the server would post. Sans-I/O: an
+:mod:`emrtd.exchange` the CLI runs against the card."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from docval_server import passport as passport_json
+from emrtd import activeauth, bac, chipauth, pace, passiveauth, reader
+from emrtd.errors import EmrtdError, StatusWordError
+from emrtd.exchange import Exchange
+from emrtd.lds import dg14, dg15
+from emrtd.mrz import AccessKey, MRZKey
+from emrtd.sm import SecureMessaging
+from emrtd.truststore import TrustStore
+from emrtd.wire import CheckResult
+
+RandomSource = Callable[[int], bytes]
+FILES = ("dg1", "dg2", "dg7", "dg11", "dg12", "dg15")
+
+
+def _open(key: AccessKey, random: RandomSource, max_block: int) -> Exchange[SecureMessaging]:
+    try:
+        yield from reader.select_master_file()
+        infos = list(
+            dg14.parse_card_access(
+                (yield from reader.read_file(reader.EF_CARD_ACCESS, None, max_block=max_block))
+            ).pace
+        )
+    except EmrtdError:
+        infos = []
+    if infos:
+        sm: SecureMessaging = (yield from pace.pace(pace.choose(infos), key, random)).sm
+    elif isinstance(key, MRZKey):
+        yield from reader.select_applet()
+        sm = yield from bac.bac(key, random)
+    else:
+        raise EmrtdError("this chip offers no PACE: give the MRZ, not the CAN", step="access control")
+    yield from reader.select_applet(sm=sm)
+    return sm
+
+
+def _read(name: str, sm: SecureMessaging, max_block: int) -> Exchange[bytes | None]:
+    try:
+        data: bytes = yield from reader.read_file(reader.file_by_name(name), sm, max_block=max_block)
+    except StatusWordError as exc:
+        if exc.sw in (0x6A82, 0x6982):
+            return None
+        raise
+    return data
+
+
+def verify_locally(
+    key: AccessKey,
+    trust: TrustStore,
+    now: datetime,
+    random: RandomSource,
+    *,
+    validation_id: str = "offline",
+    max_block: int = reader.DEFAULT_MAX_BLOCK,
+) -> Exchange[dict[str, Any]]:
+    """Read everything, run CA, AA and PA here; return the DocVal ``passport`` object."""
+    errors: list[str] = []
+    sm = yield from _open(key, random, max_block)
+    files: dict[str, bytes] = {}
+    for name in ("sod", "dg14"):
+        data = yield from _read(name, sm, max_block)
+        if data is not None:
+            files[name] = data
+    ca: bool | None = None
+    if "dg14" in files:
+        try:
+            infos = dg14.parse(files["dg14"]).security_infos
+            info = infos.chip_authentication[0] if infos.chip_authentication else None
+            plan = chipauth.prepare(infos.chip_authentication_keys[0], random, info)
+            new = yield from chipauth.chip_authentication(plan, sm)
+            dg1 = yield from _read("dg1", new, max_block)  # only the genuine chip can answer this
+            if dg1 is not None:
+                files["dg1"] = dg1
+            sm, ca = new, True
+        except EmrtdError as exc:
+            errors.append(f"chip authentication: {exc}")
+            ca = False
+            sm = yield from _open(key, random, max_block)  # the chip dropped its channel
+    signature = None
+    challenge = random(8)
+    for name in FILES:
+        if name in files:
+            continue
+        data = yield from _read(name, sm, max_block)
+        if data is None:
+            continue
+        files[name] = data
+        if name == "dg15":
+            public = dg15.parse(data).public_key
+            try:
+                signature = yield from activeauth.internal_authenticate(
+                    challenge, sm, signature_length=activeauth.expected_length(public)
+                )
+            except StatusWordError as exc:
+                errors.append(f"active authentication: {exc}")
+    pa = passiveauth.verify(files, trust, now)
+    aa: bool | None = None
+    if "dg15" in files:
+        aa = False
+        if signature is not None:
+            try:
+                algorithm = None
+                if "dg14" in files:
+                    aa_info = dg14.parse(files["dg14"]).security_infos.active_authentication
+                    algorithm = aa_info.signature_algorithm if aa_info else None
+                activeauth.verify(dg15.parse(files["dg15"]).public_key, challenge, signature, algorithm)
+                aa = True
+            except EmrtdError as exc:
+                errors.append(f"active authentication: {exc}")
+    chip: CheckResult = passiveauth.trusted_verdict(pa, 14, ca)  # type: ignore[assignment]
+    active: CheckResult = passiveauth.trusted_verdict(pa, 15, aa)  # type: ignore[assignment]
+    return passport_json.build(validation_id, files, pa, chip, active, errors)
