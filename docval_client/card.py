@@ -76,7 +76,14 @@ class PcscCard:
         candidates = _readers()
         if not candidates:
             raise CardError("no smart card reader found")
-        if reader is not None:
+        if reader is not None and reader.isdigit():
+            index = int(reader)
+            if index >= len(candidates):
+                raise CardError(
+                    f"no reader number {index}; there are {len(candidates)} (see: docval-client readers)"
+                )
+            candidates = [candidates[index]]
+        elif reader is not None:
             candidates = [r for r in candidates if str(r).startswith(reader)]
             if not candidates:
                 raise CardError(f"no reader named {reader!r}")

@@ -208,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--birth", help="date of birth YYMMDD")
     r.add_argument("--expiry", help="date of expiry YYMMDD")
     r.add_argument("--can", help="the 6-digit card access number")
-    r.add_argument("--reader", help="reader name (prefix); default: the first with a card")
+    r.add_argument(
+        "--reader", help="reader name (prefix) or number from 'readers'; default: the first with a card"
+    )
     r.add_argument("--wait", type=float, default=10.0, help="seconds to wait for a card")
     r.add_argument("--json", help="write the result JSON here")
     r.add_argument("--photo", help="write the face image here")

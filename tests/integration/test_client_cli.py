@@ -252,3 +252,41 @@ def test_offline_mode_through_pcscd(server: dict[str, Any]) -> None:
             sim.wait(timeout=10)
         assert done.returncode == code, (done.stdout, done.stderr)
     assert "chip authentication: FAILED" in done.stdout
+
+
+def test_chip_without_dg14_and_reader_by_index(server: dict[str, Any]) -> None:
+    """A chip without DG14 (no handover, CA UNAVAILABLE) is VALID; the reader can be given by number."""
+    sim = _insert_with_faults("utopia", ("no-dg14",))
+    try:
+        index = next(
+            i
+            for i, line in enumerate(
+                subprocess.run(
+                    [str(CLIENT), "readers"], capture_output=True, text=True, timeout=30
+                ).stdout.splitlines()
+            )
+            if "Virtual PCD 00 00" in line
+        )
+        done = subprocess.run(
+            [
+                str(CLIENT),
+                "read",
+                "--server",
+                server["url"],
+                "--client-id",
+                "desk",
+                "--reader",
+                str(index),
+                "--wait",
+                "10",
+                *UTOPIA,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert "chip authentication: UNAVAILABLE" in done.stdout and "VALID" in done.stdout
