@@ -145,8 +145,9 @@ def test_no_card_is_one_line(server: dict[str, Any]) -> None:
     assert done.returncode == 2 and done.stderr.strip().startswith("error: no card")
 
 
-def test_card_removed_mid_read(server: dict[str, Any]) -> None:
-    """Taking the card out during the read: one error line, exit 2, the server posts nothing."""
+def interrupted_read(server: dict[str, Any], validation_id: str, interrupt: str) -> tuple[int, str, str]:
+    """Start a read and, once chip authentication begins, take the card out ("card") or press
+    Ctrl-C ("ctrl-c"); return the exit code, stdout and stderr."""
     import signal
 
     sim = insert("utopia")
@@ -164,7 +165,7 @@ def test_card_removed_mid_read(server: dict[str, Any]) -> None:
                 "--wait",
                 "10",
                 "--validation-id",
-                "removed",
+                validation_id,
                 *UTOPIA,
             ],
             stdout=subprocess.PIPE,
@@ -174,53 +175,30 @@ def test_card_removed_mid_read(server: dict[str, Any]) -> None:
         assert client.stdout is not None
         for line in client.stdout:
             if "chip authentication" in line:
-                sim.send_signal(signal.SIGUSR1)  # docval-sim takes the card out
+                if interrupt == "card":
+                    sim.send_signal(signal.SIGUSR1)  # docval-sim takes the card out
+                else:
+                    client.send_signal(signal.SIGINT)
                 break
         out, err = client.communicate(timeout=60)
     finally:
         sim.terminate()
         sim.wait(timeout=10)
-    assert client.returncode == 2, (out, err)
+    return client.returncode, out, err
+
+
+def test_card_removed_mid_read(server: dict[str, Any]) -> None:
+    """Taking the card out during the read: one error line, exit 2, the server posts nothing."""
+    code, out, err = interrupted_read(server, "removed", "card")
+    assert code == 2, (out, err)
     assert err.strip().startswith("error: card removed") or "NFC_CHIP_COMMUNICATION_FAILED" in err
     assert not (server["folder"] / "results" / "removed.json").exists()
 
 
 def test_ctrl_c_cancels(server: dict[str, Any]) -> None:
     """Ctrl-C during the read ends with one 'cancelled' line and exit 2; nothing is posted."""
-    import signal
-
-    sim = insert("utopia")
-    try:
-        client = subprocess.Popen(
-            [
-                str(CLIENT),
-                "read",
-                "--server",
-                server["url"],
-                "--client-id",
-                "desk",
-                "--reader",
-                "Virtual PCD",
-                "--wait",
-                "10",
-                "--validation-id",
-                "cancelled",
-                *UTOPIA,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert client.stdout is not None
-        for line in client.stdout:
-            if "chip authentication" in line:
-                client.send_signal(signal.SIGINT)
-                break
-        out, err = client.communicate(timeout=60)
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
-    assert client.returncode == 2 and err.strip() == "error: cancelled", (out, err)
+    code, out, err = interrupted_read(server, "cancelled", "ctrl-c")
+    assert code == 2 and err.strip() == "error: cancelled", (out, err)
     assert not (server["folder"] / "results" / "cancelled.json").exists()
 
 
