@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import APDUError, StatusWordError
+from .errors import AccessKeyError, APDUError, StatusWordError
 
 SHORT_MAX_NC = 255
 SHORT_MAX_NE = 256
@@ -199,6 +199,13 @@ class ResponseAPDU:
         if self.sw == SW_OK or self.sw in allowed:
             return self
         raise StatusWordError(self.sw, step=step, meaning=status_meaning(self.sw))
+
+    def check_access(self, step: str) -> ResponseAPDU:
+        """Like :meth:`check`, but a refused authentication (6300, 63Cx, 6982: the answer to a
+        wrong BAC/PACE password) raises :class:`AccessKeyError`."""
+        if self.sw in (0x6300, 0x6982) or self.sw & 0xFFF0 == 0x63C0:
+            raise AccessKeyError("the chip refused the access key", step=step)
+        return self.check(step)
 
     def __repr__(self) -> str:
         return f"ResponseAPDU({self.data.hex().upper()} {self.sw:04X})"

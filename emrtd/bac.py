@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from . import crypto
 from .apdu import CommandAPDU
-from .errors import AccessKeyError, AuthenticationError
+from .errors import AuthenticationError
 from .exchange import Exchange
 from .mrz import MRZKey
 from .sm import SecureMessaging
@@ -72,9 +72,7 @@ def bac(key: MRZKey | bytes, random: RandomSource) -> Exchange[SecureMessaging]:
     rnd_ifd, k_ifd = random(8), random(16)
     response = yield CommandAPDU(0x00, 0x82, 0x00, 0x00, seal(k_enc, k_mac, rnd_ifd + rnd_ic + k_ifd),
                                  ne=40)
-    if response.sw in (0x6300, 0x6982) or response.sw & 0xFFF0 == 0x63C0:
-        raise AccessKeyError("the chip refused the access key", step="BAC EXTERNAL AUTHENTICATE")
-    response.check("BAC EXTERNAL AUTHENTICATE")
+    response.check_access("BAC EXTERNAL AUTHENTICATE")
     if len(response.data) != 40:
         raise AuthenticationError("response is not 40 bytes", step="BAC EXTERNAL AUTHENTICATE")
     plain = unseal(k_enc, k_mac, response.data)

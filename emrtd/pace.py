@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from . import crypto, curves, dhgroups, ecmath, tlv
 from .apdu import CommandAPDU, ResponseAPDU
-from .errors import AccessKeyError, AuthenticationError, CryptoError, TLVError, UnsupportedAlgorithmError
+from .errors import AuthenticationError, CryptoError, TLVError, UnsupportedAlgorithmError
 from .exchange import Exchange
 from .lds.securityinfos import ID_PACE, PACEInfo
 from .mrz import AccessKey
@@ -360,10 +360,7 @@ def choose(infos: list[PACEInfo]) -> PACEInfo:
 
 
 def _check(response: ResponseAPDU, step: str) -> bytes:
-    if response.sw in (0x6300, 0x6982) or response.sw & 0xFFF0 == 0x63C0:
-        raise AccessKeyError("the chip refused the access key", step=step)
-    response.check(step)
-    return response.data
+    return response.check_access(step).data
 
 
 def pace(info: PACEInfo, key: AccessKey, random: RandomSource) -> Exchange[PACEResult]:
