@@ -19,7 +19,6 @@ from emrtd.lds import dg14, dg15
 from emrtd.mrz import AccessKey, MRZKey
 from emrtd.sm import SecureMessaging
 from emrtd.truststore import TrustStore
-from emrtd.wire import CheckResult
 
 RandomSource = Callable[[int], bytes]
 FILES = ("dg1", "dg2", "dg7", "dg11", "dg12", "dg15")
@@ -111,14 +110,10 @@ def verify_locally(
         aa = False
         if signature is not None:
             try:
-                algorithm = None
-                if "dg14" in files:
-                    aa_info = dg14.parse(files["dg14"]).security_infos.active_authentication
-                    algorithm = aa_info.signature_algorithm if aa_info else None
-                activeauth.verify(dg15.parse(files["dg15"]).public_key, challenge, signature, algorithm)
+                activeauth.verify_files(files, challenge, signature)
                 aa = True
             except EmrtdError as exc:
                 errors.append(f"active authentication: {exc}")
-    chip: CheckResult = passiveauth.trusted_verdict(pa, 14, ca)  # type: ignore[assignment]
-    active: CheckResult = passiveauth.trusted_verdict(pa, 15, aa)  # type: ignore[assignment]
+    chip = passiveauth.trusted_verdict(pa, 14, ca)
+    active = passiveauth.trusted_verdict(pa, 15, aa)
     return passport_json.build(validation_id, files, pa, chip, active, errors)

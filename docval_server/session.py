@@ -35,7 +35,7 @@ from emrtd import activeauth, chipauth, passiveauth, reader, wire
 from emrtd.apdu import ResponseAPDU
 from emrtd.errors import APDUError, EmrtdError, WireFormatError
 from emrtd.exchange import Exchange
-from emrtd.lds import dg14, dg15
+from emrtd.lds import dg14
 from emrtd.lds.base import check_size
 from emrtd.sm import SecureMessaging
 from emrtd.truststore import TrustStore
@@ -341,7 +341,7 @@ class ServerSession:
         outcome = self._ca_result == "SUCCESS"
         if outcome and not pa.verified(14):
             self._errors.append("chip authentication: DG14 is not verified by Passive Authentication")
-        return passiveauth.trusted_verdict(pa, 14, outcome)  # type: ignore[return-value]
+        return passiveauth.trusted_verdict(pa, 14, outcome)
 
     def _active_verdict(
         self, pa: passiveauth.PassiveAuthenticationResult, signature: bytes | None
@@ -352,19 +352,14 @@ class ServerSession:
             self._errors.append("active authentication: DG15 present but no signature")
             return "FAILED"
         try:
-            key = dg15.parse(self._files["dg15"]).public_key
-            algorithm = None
-            if "dg14" in self._files:
-                aa_info = dg14.parse(self._files["dg14"]).security_infos.active_authentication
-                algorithm = aa_info.signature_algorithm if aa_info else None
-            activeauth.verify(key, self._challenge, signature, algorithm)
+            activeauth.verify_files(self._files, self._challenge, signature)
             outcome = True
         except EmrtdError as exc:
             self._errors.append(f"active authentication: {exc}")
             outcome = False
         if outcome and not pa.verified(15):
             self._errors.append("active authentication: DG15 is not verified by Passive Authentication")
-        return passiveauth.trusted_verdict(pa, 15, outcome)  # type: ignore[return-value]
+        return passiveauth.trusted_verdict(pa, 15, outcome)
 
     # -- closing ----------------------------------------------------------------------------
 

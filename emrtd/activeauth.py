@@ -16,7 +16,7 @@ Both sides live here (the virtual chip signs with :func:`sign_rsa` / :func:`sign
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -25,6 +25,7 @@ from . import pubkey, signatures
 from .apdu import CommandAPDU
 from .errors import AuthenticationError, UnsupportedAlgorithmError, VerificationError
 from .exchange import Exchange, transmit
+from .lds import dg14, dg15
 from .sm import SecureMessaging
 
 RandomSource = Callable[[int], bytes]
@@ -35,18 +36,14 @@ _BY_HASH_ID = {value: name for name, value in HASH_IDS.items()}
 
 # ActiveAuthenticationInfo signature algorithms (BSI TR-03111 ecdsa-plain-*, X9.62 ecdsa-with-*).
 ECDSA_HASHES = {
-    "0.4.0.127.0.7.1.1.4.1.1": "sha1",
-    "0.4.0.127.0.7.1.1.4.1.2": "sha224",
-    "0.4.0.127.0.7.1.1.4.1.3": "sha256",
-    "0.4.0.127.0.7.1.1.4.1.4": "sha384",
-    "0.4.0.127.0.7.1.1.4.1.5": "sha512",
+    **signatures.PLAIN_ECDSA,
     "1.2.840.10045.4.1": "sha1",
     "1.2.840.10045.4.3.1": "sha224",
     "1.2.840.10045.4.3.2": "sha256",
     "1.2.840.10045.4.3.3": "sha384",
     "1.2.840.10045.4.3.4": "sha512",
 }
-ECDSA_PLAIN_OIDS = {name: oid for oid, name in ECDSA_HASHES.items() if oid.startswith("0.4.0")}
+ECDSA_PLAIN_OIDS = {name: oid for oid, name in signatures.PLAIN_ECDSA.items()}
 
 STEP = "AA INTERNAL AUTHENTICATE"
 
@@ -166,3 +163,14 @@ def verify(
         signatures.verify_ecdsa(public_key, challenge, signature, ec_hash, plain=True, step=STEP)
         return
     raise UnsupportedAlgorithmError("DG15 key is neither RSA nor EC", step=STEP)
+
+
+def verify_files(files: Mapping[str, bytes], challenge: bytes, signature: bytes) -> None:
+    """Check an AA signature against the files read from the chip: the key from DG15, and for
+    ECDSA the algorithm from DG14's ActiveAuthenticationInfo. Raises an :class:`EmrtdError`
+    (a malformed file or a signature that does not verify) with the reason."""
+    algorithm = None
+    if "dg14" in files:
+        info = dg14.parse(files["dg14"]).security_infos.active_authentication
+        algorithm = info.signature_algorithm if info else None
+    verify(dg15.parse(files["dg15"]).public_key, challenge, signature, algorithm)

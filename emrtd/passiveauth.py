@@ -33,7 +33,9 @@ from . import countries, signeddata
 from .errors import EmrtdError
 from .lds import cardsecurity, com, dg1, sod
 from .lds.securityinfos import SecurityInfos
+from .reader import DG_TAGS
 from .truststore import TrustedCertificate, TrustStore, describe, valid_at
+from .wire import CheckResult
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,7 @@ def _check_hashes(
     raw_com = files.get("com")
     if raw_com is not None:
         try:
-            listed = {_tag_number(tag) for tag in com.parse(raw_com).tags}
+            listed = {DG_TAGS.get(tag, 0) for tag in com.parse(raw_com).tags}
             extra = sorted(set(parsed.hashes) - listed)
             if extra:
                 errors.append(
@@ -217,13 +219,7 @@ def _check_hashes(
     return tuple(sorted(checked)), tuple(sorted(valid))
 
 
-def _tag_number(tag: int) -> int:
-    from .reader import DG_TAGS
-
-    return DG_TAGS.get(tag, 0)
-
-
-def trusted_verdict(pa: PassiveAuthenticationResult, data_group: int, outcome: bool | None) -> str:
+def trusted_verdict(pa: PassiveAuthenticationResult, data_group: int, outcome: bool | None) -> CheckResult:
     """CA (DG14) or AA (DG15) result with the trust order applied: ``SUCCESS`` only when the
     protocol succeeded *and* PA proved the group holding its key; ``UNAVAILABLE`` when the
     protocol could not run; otherwise ``FAILED`` (a clone can carry its own keys)."""
