@@ -12,47 +12,15 @@ from datetime import datetime
 from typing import Any
 
 from docval_server import passport as passport_json
-from emrtd import activeauth, bac, chipauth, pace, passiveauth, reader
+from emrtd import access, activeauth, chipauth, passiveauth, reader
 from emrtd.errors import EmrtdError, StatusWordError
 from emrtd.exchange import Exchange
 from emrtd.lds import dg14, dg15
-from emrtd.mrz import AccessKey, MRZKey
-from emrtd.sm import SecureMessaging
+from emrtd.mrz import AccessKey
 from emrtd.truststore import TrustStore
 
 RandomSource = Callable[[int], bytes]
 FILES = ("dg1", "dg2", "dg7", "dg11", "dg12", "dg15")
-
-
-def _open(key: AccessKey, random: RandomSource, max_block: int) -> Exchange[SecureMessaging]:
-    try:
-        yield from reader.select_master_file()
-        infos = list(
-            dg14.parse_card_access(
-                (yield from reader.read_file(reader.EF_CARD_ACCESS, None, max_block=max_block))
-            ).pace
-        )
-    except EmrtdError:
-        infos = []
-    if infos:
-        sm: SecureMessaging = (yield from pace.pace(pace.choose(infos), key, random)).sm
-    elif isinstance(key, MRZKey):
-        yield from reader.select_applet()
-        sm = yield from bac.bac(key, random)
-    else:
-        raise EmrtdError("this chip offers no PACE: give the MRZ, not the CAN", step="access control")
-    yield from reader.select_applet(sm=sm)
-    return sm
-
-
-def _read(name: str, sm: SecureMessaging, max_block: int) -> Exchange[bytes | None]:
-    try:
-        data: bytes = yield from reader.read_file(reader.file_by_name(name), sm, max_block=max_block)
-    except StatusWordError as exc:
-        if exc.sw in (0x6A82, 0x6982):
-            return None
-        raise
-    return data
 
 
 def verify_locally(
@@ -66,10 +34,10 @@ def verify_locally(
 ) -> Exchange[dict[str, Any]]:
     """Read everything, run CA, AA and PA here; return the DocVal ``passport`` object."""
     errors: list[str] = []
-    sm = yield from _open(key, random, max_block)
+    sm, _protocol = yield from access.open_document(key, random, max_block=max_block)
     files: dict[str, bytes] = {}
     for name in ("sod", "dg14"):
-        data = yield from _read(name, sm, max_block)
+        data = yield from reader.read_optional(reader.file_by_name(name), sm, max_block=max_block)
         if data is not None:
             files[name] = data
     ca: bool | None = None
@@ -79,20 +47,22 @@ def verify_locally(
             info = infos.chip_authentication[0] if infos.chip_authentication else None
             plan = chipauth.prepare(infos.chip_authentication_keys[0], random, info)
             new = yield from chipauth.chip_authentication(plan, sm)
-            dg1 = yield from _read("dg1", new, max_block)  # only the genuine chip can answer this
+            # only the genuine chip can answer under the new keys
+            dg1 = yield from reader.read_optional(reader.DATA_GROUPS[1], new, max_block=max_block)
             if dg1 is not None:
                 files["dg1"] = dg1
             sm, ca = new, True
         except EmrtdError as exc:
             errors.append(f"chip authentication: {exc}")
             ca = False
-            sm = yield from _open(key, random, max_block)  # the chip dropped its channel
+            # the chip dropped its channel: open it again
+            sm, _protocol = yield from access.open_document(key, random, max_block=max_block)
     signature = None
     challenge = random(8)
     for name in FILES:
         if name in files:
             continue
-        data = yield from _read(name, sm, max_block)
+        data = yield from reader.read_optional(reader.file_by_name(name), sm, max_block=max_block)
         if data is None:
             continue
         files[name] = data

@@ -26,11 +26,11 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from emrtd import activeauth, bac, pace, reader, wire
+from emrtd import access, activeauth, reader, wire
 from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.errors import AccessKeyError, APDUError, EmrtdError, StatusWordError
-from emrtd.lds import dg14, dg15
-from emrtd.mrz import AccessKey, MRZKey
+from emrtd.lds import dg15
+from emrtd.mrz import AccessKey
 from emrtd.sm import SecureMessaging
 from emrtd.wire import CloseReason
 
@@ -220,29 +220,17 @@ class _ServerClosed(Exception):
 
 
 def _access_control(options: Options, run: Any) -> Generator[Request, Any, SecureMessaging]:
-    """PACE when EF.CardAccess offers it, else BAC (MRZ only); then select the LDS1 applet."""
-    key = options.access_key
+    """PACE when EF.CardAccess offers it, else BAC (MRZ only); then the LDS1 applet."""
     try:
-        yield from run(reader.select_master_file())
-        raw = yield from run(reader.read_file(reader.EF_CARD_ACCESS, None, max_block=options.max_block))
-        infos = list(dg14.parse_card_access(raw).pace)
-    except EmrtdError:
-        infos = []
-    try:
-        if infos:
-            yield Progress("PACE")
-            sm: SecureMessaging = (yield from run(pace.pace(pace.choose(infos), key, options.random))).sm
-        elif isinstance(key, MRZKey):
-            yield Progress("BAC")
-            yield from run(reader.select_applet())
-            sm = yield from run(bac.bac(key, options.random))
-        else:
-            raise _Abort(CloseReason.ACCESS_CONTROL_FAILED)  # a CAN needs PACE
-        yield from run(reader.select_applet(sm=sm))
+        opened: tuple[SecureMessaging, str] = yield from run(
+            access.open_document(options.access_key, options.random, max_block=options.max_block)
+        )
     except AccessKeyError:
         raise _Abort(CloseReason.INVALID_ACCESS_KEY_VALUES) from None
     except EmrtdError:
         raise _Abort(CloseReason.ACCESS_CONTROL_FAILED) from None
+    sm, protocol = opened
+    yield Progress(protocol)
     return sm
 
 
@@ -251,13 +239,9 @@ def _read(
 ) -> Generator[Request, Any, bytes | None]:
     """A whole file, or None when the chip does not have it (6A82) or refuses it (6982)."""
     try:
-        data: bytes = yield from run(
-            reader.read_file(reader.file_by_name(name), sm, max_block=options.max_block)
+        data: bytes | None = yield from run(
+            reader.read_optional(reader.file_by_name(name), sm, max_block=options.max_block)
         )
-    except StatusWordError as exc:
-        if exc.sw in (0x6A82, 0x6982):
-            return None
-        raise _Abort(CloseReason.FILE_READ_ERROR) from None
     except EmrtdError:
         raise _Abort(CloseReason.FILE_READ_ERROR) from None
     return data

@@ -45,8 +45,22 @@ DATA_GROUPS = {n: EF(f"dg{n}", 0x0100 + n, n) for n in range(1, 17)}
 
 #: EF.COM and DG tags (9303-10 §4.6.1) to data group numbers.
 DG_TAGS = {
-    0x61: 1, 0x75: 2, 0x63: 3, 0x76: 4, 0x65: 5, 0x66: 6, 0x67: 7, 0x68: 8,
-    0x69: 9, 0x6A: 10, 0x6B: 11, 0x6C: 12, 0x6D: 13, 0x6E: 14, 0x6F: 15, 0x70: 16,
+    0x61: 1,
+    0x75: 2,
+    0x63: 3,
+    0x76: 4,
+    0x65: 5,
+    0x66: 6,
+    0x67: 7,
+    0x68: 8,
+    0x69: 9,
+    0x6A: 10,
+    0x6B: 11,
+    0x6C: 12,
+    0x6D: 13,
+    0x6E: 14,
+    0x6F: 15,
+    0x70: 16,
 }
 
 
@@ -75,9 +89,7 @@ def select_master_file(sm: SecureMessaging | None = None) -> Exchange[None]:
 
 def select_ef(ef: EF, sm: SecureMessaging | None = None) -> Exchange[None]:
     """SELECT an EF under the current DF by file identifier."""
-    response = yield from transmit(
-        CommandAPDU(0x00, 0xA4, 0x02, 0x0C, ef.fid.to_bytes(2, "big")), sm
-    )
+    response = yield from transmit(CommandAPDU(0x00, 0xA4, 0x02, 0x0C, ef.fid.to_bytes(2, "big")), sm)
     response.check(f"SELECT {ef}")
 
 
@@ -162,3 +174,17 @@ def read_file(
         if progress:
             progress(len(buffer), total)
     return bytes(buffer)
+
+
+def read_optional(
+    ef: EF, sm: SecureMessaging | None = None, *, max_block: int = DEFAULT_MAX_BLOCK
+) -> Exchange[bytes | None]:
+    """:func:`read_file`, or None when the chip lacks the file (6A82) or refuses it (6982,
+    e.g. DG3/DG4 behind EAC)."""
+    try:
+        data: bytes = yield from read_file(ef, sm, max_block=max_block)
+    except StatusWordError as exc:
+        if exc.sw in (0x6A82, 0x6982):
+            return None
+        raise
+    return data

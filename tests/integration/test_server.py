@@ -32,12 +32,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from emrtd import activeauth, bac, exchange, pace, reader, wire
+from emrtd import access, activeauth, exchange, reader, wire
 from emrtd.apdu import CommandAPDU, ResponseAPDU
-from emrtd.lds import dg14, dg15
+from emrtd.lds import dg15
 from emrtd.sim import documents, profiles
 from emrtd.sim.chip import VirtualChip
-from emrtd.sm import SecureMessaging
 
 ROOT = Path(__file__).resolve().parents[2]
 TWISTD = Path(sys.executable).with_name("twistd")
@@ -265,12 +264,7 @@ async def converse(
         return received
     key = chip.config.mrz_key
     assert key is not None
-    if "cardaccess" in chip.config.files:
-        info = pace.choose(dg14.parse_card_access(chip.config.files["cardaccess"]).pace)
-        sm: SecureMessaging = exchange.run(pace.pace(info, key, os.urandom), transmit).sm
-    else:
-        sm = exchange.run(bac.bac(key, os.urandom), transmit)
-    exchange.run(reader.select_applet(sm=sm), transmit)
+    sm, _protocol = exchange.run(access.open_document(key, os.urandom), transmit)
     files = {
         name: exchange.run(reader.read_file(reader.file_by_name(name), sm), transmit)
         for name in ("sod", "dg14")

@@ -23,9 +23,9 @@ from docval_server.session import (
     SetTimer,
     State,
 )
-from emrtd import activeauth, bac, exchange, pace, reader, wire
+from emrtd import access, activeauth, exchange, reader, wire
 from emrtd.apdu import CommandAPDU, ResponseAPDU
-from emrtd.lds import dg14, dg15
+from emrtd.lds import dg15
 from emrtd.sim import documents, pki, profiles
 from emrtd.sim.chip import VirtualChip
 from emrtd.sm import SecureMessaging
@@ -97,14 +97,10 @@ class ScriptedClient:
         return effects
 
     def open(self) -> SecureMessaging:
-        config = self.chip.config
-        assert config.mrz_key is not None
-        if "cardaccess" in config.files:
-            info = pace.choose(dg14.parse_card_access(config.files["cardaccess"]).pace)
-            sm = exchange.run(pace.pace(info, config.mrz_key, os.urandom), self.transmit).sm
-        else:
-            sm = exchange.run(bac.bac(config.mrz_key, os.urandom), self.transmit)
-        exchange.run(reader.select_applet(sm=sm), self.transmit)
+        assert self.chip.config.mrz_key is not None
+        sm, _protocol = exchange.run(
+            access.open_document(self.chip.config.mrz_key, os.urandom), self.transmit
+        )
         return sm
 
     def read(self, name: str, sm: SecureMessaging) -> bytes | None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emrtd import activeauth, bac, chipauth, exchange, pace, reader
+from emrtd import access, activeauth, chipauth, exchange, pace, reader
 from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.errors import StatusWordError, VerificationError
 from emrtd.lds import cardsecurity, dg14, dg15
@@ -30,12 +30,7 @@ def open_chip(name: str, *faults: str) -> tuple[VirtualChip, Transmit, SecureMes
         return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
 
     assert config.mrz_key is not None
-    if "cardaccess" in config.files:
-        info = pace.choose(dg14.parse_card_access(config.files["cardaccess"]).pace)
-        sm = exchange.run(pace.pace(info, config.mrz_key, os.urandom), transmit).sm
-    else:
-        sm = exchange.run(bac.bac(config.mrz_key, os.urandom), transmit)
-    exchange.run(reader.select_applet(sm=sm), transmit)
+    sm, _protocol = exchange.run(access.open_document(config.mrz_key, os.urandom), transmit)
     return chip, transmit, sm
 
 
