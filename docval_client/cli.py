@@ -176,7 +176,7 @@ def read(args: argparse.Namespace) -> int:
     print(f"{outcome.apdus} APDUs, {outcome.chip_bytes} bytes from the chip in {elapsed:.2f} s", flush=True)
     if outcome.passport is None:
         reason = outcome.reason.value if isinstance(outcome.reason, CloseReason) else outcome.reason
-        message = getattr(driver, "error", None) or reason or "the server closed without a result"
+        message = driver.error or reason or "the server closed without a result"
         print(f"error: {message}", file=sys.stderr)
         return 2  # no result: an error of the session, not a verdict on the document
     return _report(outcome.passport, args)

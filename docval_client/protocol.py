@@ -35,6 +35,7 @@ class Driver:
         self.inbox: list[Any] = []
         self.waiting = False
         self.finished = False
+        self.error: str | None = None  # why the session ended without a result, for the CLI
 
     def start(self, protocol: ClientProtocol) -> None:
         self.protocol = protocol

@@ -54,7 +54,7 @@ result_url = "http://127.0.0.1:{result_port}/results"
 def run_client(
     server: dict[str, Any], profile: str, key: list[str], *faults: str
 ) -> subprocess.CompletedProcess[str]:
-    sim = insert(profile) if not faults else _insert_with_faults(profile, faults)
+    sim = insert(profile, faults)
     try:
         return subprocess.run(
             [
@@ -79,17 +79,6 @@ def run_client(
     finally:
         sim.terminate()
         sim.wait(timeout=10)
-
-
-def _insert_with_faults(profile: str, faults: tuple[str, ...]) -> subprocess.Popen[str]:
-    args = [sys.executable, "-m", "docval_client.vicc", "--profile", profile, "--connect-timeout", "10"]
-    for fault in faults:
-        args += ["--fault", fault]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert "inserted" in line, line
-    return proc
 
 
 def test_genuine_passport_validates(server: dict[str, Any]) -> None:
@@ -206,7 +195,7 @@ def test_offline_mode_through_pcscd(server: dict[str, Any]) -> None:
     """--offline --trust-store: the same checks locally, VALID for a genuine chip, NOT VALID for a clone."""
     trust = str(server["folder"] / "trust")
     for faults, code in (((), 0), (("clone",), 1)):
-        sim = insert("utopia") if not faults else _insert_with_faults("utopia", faults)
+        sim = insert("utopia", faults)
         try:
             done = subprocess.run(
                 [
@@ -234,7 +223,7 @@ def test_offline_mode_through_pcscd(server: dict[str, Any]) -> None:
 
 def test_chip_without_dg14_and_reader_by_index(server: dict[str, Any]) -> None:
     """A chip without DG14 (no handover, CA UNAVAILABLE) is VALID; the reader can be given by number."""
-    sim = _insert_with_faults("utopia", ("no-dg14",))
+    sim = insert("utopia", ("no-dg14",))
     try:
         index = next(
             i

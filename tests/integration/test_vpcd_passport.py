@@ -26,11 +26,21 @@ READER = "Virtual PCD 00 00"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def insert(profile: str) -> subprocess.Popen[str]:
-    """Start docval-sim with a profile and wait until its card is in the vpcd reader."""
+def insert(profile: str, faults: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+    """Start docval-sim with a profile (and fault modes) and wait until its card is in the vpcd reader."""
     vpcd_readers()
+    fault_args = [arg for fault in faults for arg in ("--fault", fault)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "docval_client.vicc", "--profile", profile, "--connect-timeout", "10"],
+        [
+            sys.executable,
+            "-m",
+            "docval_client.vicc",
+            "--profile",
+            profile,
+            "--connect-timeout",
+            "10",
+            *fault_args,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
