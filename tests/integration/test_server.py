@@ -129,7 +129,7 @@ authorization = "Bearer integration"
 [limits]
 start_timeout = 1.0
 apdu_timeout = 1.0
-max_session_time = 5.0
+max_session_time = 8.0  # above the POST retry schedule (3.5 s of backoff) plus a read
 max_message_size = 65536
 [trust]
 paths = ["trust"]
@@ -400,7 +400,7 @@ CLOSE_CASES: list[tuple[str, list[Any], int]] = [
     ("TIMEOUT_WHILE_WAITING_FOR_RESPONSE", handover_without_answer(), 1001),
     (
         "MAX_SESSION_TIME_EXCEEDED",
-        [START] + [0.5, '{"type": "MONITORING", "message": "still here"}'] * 12,
+        [START] + [0.5, '{"type": "MONITORING", "message": "still here"}'] * 18,
         1011,
     ),
 ]
