@@ -1,13 +1,17 @@
-"""The one importer of ``smartcard`` (pyscard): readers, connecting, transmitting.
+"""The one importer of ``smartcard`` (pyscard): readers, connecting, transmitting, watching.
 
 Converts pyscard's ``(list[int], sw1, sw2)`` to :class:`~emrtd.apdu.ResponseAPDU` and its
 exceptions to :class:`CardError` with a message a person can act on. Blocking; the Twisted
-client runs it in a thread.
+adapters run it in a thread. :func:`snapshot` reads every reader's state through
+``SCardGetStatusChange`` without connecting (so it never disturbs a card being read);
+:func:`watch` turns that into change events for a caller's thread.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from emrtd.apdu import CommandAPDU, ResponseAPDU
@@ -36,23 +40,54 @@ def _readers() -> list[object]:
         raise CardError("pcscd is not running (start it with: sudo pcscd)") from None
 
 
+def snapshot() -> list[ReaderInfo]:
+    """Every reader pcscd knows, with whether a card is present, read with
+    ``SCardGetStatusChange`` (no connection is made). Raises CardError without pcscd."""
+    try:
+        from smartcard import scard
+    except ImportError as exc:
+        raise CardError(f"pyscard is not installed: {exc}") from None
+    result, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if result != scard.SCARD_S_SUCCESS:
+        raise CardError("pcscd is not running (start it with: sudo pcscd)")
+    try:
+        result, names = scard.SCardListReaders(context, [])
+        if result == scard.SCARD_E_NO_READERS_AVAILABLE or (result == scard.SCARD_S_SUCCESS and not names):
+            return []
+        if result != scard.SCARD_S_SUCCESS:
+            raise CardError(f"cannot list readers: {scard.SCardGetErrorMessage(result)}")
+        result, states = scard.SCardGetStatusChange(
+            context, 0, [(name, scard.SCARD_STATE_UNAWARE) for name in names]
+        )
+        if result != scard.SCARD_S_SUCCESS:
+            raise CardError(f"cannot read reader states: {scard.SCardGetErrorMessage(result)}")
+        return [ReaderInfo(str(name), bool(state & scard.SCARD_STATE_PRESENT)) for name, state, _atr in states]
+    finally:
+        scard.SCardReleaseContext(context)
+
+
 def list_readers() -> list[ReaderInfo]:
     """Every reader pcscd knows, with whether a card is present."""
-    out = []
-    for reader in _readers():
-        connection = reader.createConnection()  # type: ignore[attr-defined]
+    return snapshot()
+
+
+def watch(
+    changed: Callable[[list[ReaderInfo] | None], None], stop: threading.Event, period: float = 0.25
+) -> None:
+    """Block until ``stop`` is set, calling ``changed`` with the readers whenever a reader or
+    card comes or goes (and once at the start); ``None`` while pcscd is unreachable. Runs in
+    the caller's thread: an adapter starts it in a worker thread and hands the calls to its
+    event loop (the SDK uses ``reactor.callFromThread``)."""
+    last: list[ReaderInfo] | None | bool = False  # False: nothing reported yet
+    while not stop.is_set():
         try:
-            connection.connect()
-            present = True
-        except Exception:  # pyscard raises several unrelated types for "no card"
-            present = False
-        finally:
-            try:
-                connection.disconnect()
-            except Exception:
-                pass
-        out.append(ReaderInfo(str(reader), present))
-    return out
+            now: list[ReaderInfo] | None = snapshot()
+        except CardError:
+            now = None
+        if now != last:
+            changed(now)
+            last = now
+        stop.wait(period)
 
 
 class PcscCard:
@@ -103,6 +138,18 @@ class PcscCard:
     @property
     def atr(self) -> bytes:
         return bytes(self._connection.getATR())
+
+    @property
+    def max_apdu(self) -> int | None:
+        """The reader's largest APDU (SCARD_ATTR_MAXINPUT), or None when the driver does not
+        say (vpcd, many contactless drivers): then the chip's own limits decide."""
+        from smartcard.scard import SCARD_ATTR_MAXINPUT
+
+        try:
+            value = bytes(self._connection.getAttrib(SCARD_ATTR_MAXINPUT))
+        except Exception:  # "feature not supported" and friends
+            return None
+        return int.from_bytes(value[:4], "little") if value else None
 
     def transmit(self, command: CommandAPDU) -> ResponseAPDU:
         from smartcard.Exceptions import CardConnectionException

@@ -75,13 +75,64 @@ def summary(passport: dict[str, Any]) -> list[str]:
     return lines
 
 
+class ProgressView:
+    """One line per step; for files a bar with bytes, redrawn in place on a terminal and
+    printed once, complete, when the output is a file or pipe."""
+
+    WIDTH = 24
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stdout
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.open_line = False
+
+    def __call__(self, event: Progress) -> None:
+        if not event.step.startswith("read ") or not event.total:
+            self._end_line()
+            self.stream.write(f"  {event.step}\n")
+        else:
+            name = event.step[5:]
+            filled = self.WIDTH * event.done // event.total
+            bar = "█" * filled + "·" * (self.WIDTH - filled)
+            line = f"  {name:<6} {bar} {event.done:>6,}/{event.total:,} bytes"
+            if self.live:
+                self.stream.write("\r" + line)
+                self.open_line = True
+                if event.done >= event.total:
+                    self._end_line()
+            elif event.done >= event.total:
+                self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def _end_line(self) -> None:
+        if self.open_line:
+            self.stream.write("\n")
+            self.open_line = False
+
+
+def _block(text: str) -> int:
+    """--max-block: an integer from 8 to 65536."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 8 <= value <= 65536:
+        raise argparse.ArgumentTypeError("must be from 8 to 65536")
+    return value
+
+
+def _link(args: argparse.Namespace) -> dict[str, Any]:
+    """Options for emrtd.extended_length.negotiate from --extended-length/--max-block."""
+    return {"extended": args.extended_length, "max_block": args.max_block}
+
+
 def read_offline(args: argparse.Namespace) -> int:
     if not args.trust_store:
         raise EmrtdError("--offline needs --trust-store DIR")
     import os
     from datetime import UTC, datetime
 
-    from emrtd import exchange
+    from emrtd import exchange, extended_length
     from emrtd.truststore import TrustStore
 
     from .offline import verify_locally
@@ -92,13 +143,20 @@ def read_offline(args: argparse.Namespace) -> int:
     print(f"reader: {card.reader}; verifying locally against {len(trust)} CSCAs", flush=True)
     started = time.monotonic()
     try:
+        link = exchange.run(extended_length.negotiate(card.atr, card.max_apdu, **_link(args)), card.transmit)
+        _print_link(link.blocks.size, link.extended, link.source)
         passport = exchange.run(
-            verify_locally(key, trust, datetime.now(UTC), os.urandom, max_block=args.max_block), card.transmit
+            verify_locally(key, trust, datetime.now(UTC), os.urandom, max_block=link.blocks), card.transmit
         )
     finally:
         card.close()
     print(f"read in {time.monotonic() - started:.2f} s", flush=True)
     return _report(passport, args)
+
+
+def _print_link(block: int, extended: bool, source: str) -> None:
+    kind = "extended-length" if extended else "short"
+    print(f"  {kind} APDUs, {block}-byte blocks ({source})", flush=True)
 
 
 def _report(passport: dict[str, Any], args: argparse.Namespace) -> int:
@@ -135,14 +193,11 @@ def read(args: argparse.Namespace) -> int:
         send_result=True,
         extended_length=args.extended_length,
         max_block=args.max_block,
+        atr=card.atr,
+        reader_max_apdu=card.max_apdu,
     )
     started = time.monotonic()
-
-    def progress(event: Progress) -> None:
-        text = event.step + (f" ({event.done} bytes)" if event.done else "")
-        print(f"  {text}", flush=True)
-
-    driver = Driver(validation(options), card.transmit_raw, progress)
+    driver = Driver(validation(options), card.transmit_raw, ProgressView())
     ws_factory = factory(args.server, driver)
     context_factory: Any = None
     if args.server.startswith("wss://"):
@@ -173,6 +228,7 @@ def read(args: argparse.Namespace) -> int:
     if outcome is None:
         raise EmrtdError("cancelled")
     elapsed = time.monotonic() - started
+    _print_link(outcome.block, outcome.extended_length, outcome.length_source)
     print(f"{outcome.apdus} APDUs, {outcome.chip_bytes} bytes from the chip in {elapsed:.2f} s", flush=True)
     if outcome.passport is None:
         reason = outcome.reason.value if isinstance(outcome.reason, CloseReason) else outcome.reason
@@ -216,8 +272,19 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--photo", help="write the face image here")
     r.add_argument("--ca-file", help="CA certificate for a wss:// server")
     r.add_argument("--insecure", action="store_true", help="do not verify the wss:// server certificate")
-    r.add_argument("--extended-length", action="store_true", help="use extended-length APDUs")
-    r.add_argument("--max-block", type=int, default=223, help="READ BINARY block size")
+    r.add_argument(
+        "--extended-length",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="use (or never use) extended-length APDUs; default: ask the chip (EF.ATR/INFO, ATR, probe)",
+    )
+    r.add_argument(
+        "--max-block",
+        type=_block,
+        default=None,
+        help="READ BINARY block size; default: the largest the chip and reader allow (223 without "
+        "extended length); a refused long read falls back to 223 by itself",
+    )
     r.set_defaults(run=read)
     args = parser.parse_args(argv)
     try:

@@ -30,10 +30,12 @@ def verify_locally(
     random: RandomSource,
     *,
     validation_id: str = "offline",
-    max_block: int = reader.DEFAULT_MAX_BLOCK,
+    max_block: int | reader.BlockSize = reader.DEFAULT_MAX_BLOCK,
 ) -> Exchange[dict[str, Any]]:
     """Read everything, run CA, AA and PA here; return the DocVal ``passport`` object."""
     errors: list[str] = []
+    if not isinstance(max_block, reader.BlockSize):
+        max_block = reader.BlockSize(max_block)  # one size for every read, falling back once
     sm, _protocol = yield from access.open_document(key, random, max_block=max_block)
     files: dict[str, bytes] = {}
     for name in ("sod", "dg14"):

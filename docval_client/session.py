@@ -9,7 +9,8 @@ connectors do, as a generator the adapters drive.
   :class:`Closed` when the server closed);
 * :class:`Progress` → ``None`` (a step or file count for the UI).
 
-It returns an :class:`Outcome`. Flow (``interop-notes.md``): START → ACCEPT → EF.CardAccess →
+It returns an :class:`Outcome`. Flow (``interop-notes.md``): extended-length detection in
+the clear (:mod:`emrtd.extended_length`, unless the options fix it) → START → ACCEPT → EF.CardAccess →
 PACE (MRZ or CAN) or BAC → SOD, DG14 → FILE dg14 + CA_HANDOVER with the live SM state → relay
 the server's APDUs to the chip as they are → DG1 from the server's FILE, new keys from
 CA_HANDBACK (after a FAILED handback the chip's channel is gone: access control runs again) →
@@ -26,7 +27,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from emrtd import access, activeauth, reader, wire
+from emrtd import access, activeauth, extended_length, reader, wire
 from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.errors import AccessKeyError, APDUError, EmrtdError, StatusWordError
 from emrtd.lds import dg15
@@ -55,6 +56,9 @@ class FromServer:
 
 @dataclass(frozen=True)
 class Progress:
+    """A step (``"PACE"``, ``"chip authentication"``) or, for ``"read NAME"``, the bytes of
+    that file read so far out of its length, after every block."""
+
     step: str
     done: int = 0
     total: int = 0
@@ -76,6 +80,9 @@ class Outcome:
     passport: dict[str, Any] | None = field(default=None, repr=False)
     apdus: int = 0
     chip_bytes: int = 0
+    block: int = reader.DEFAULT_MAX_BLOCK
+    extended_length: bool = False
+    length_source: str = ""
 
 
 Request = ToChip | ToServer | FromServer | Progress
@@ -93,15 +100,47 @@ class Options:
     client_id: str
     access_key: AccessKey
     send_result: bool = True
-    extended_length: bool = False
-    max_block: int = reader.DEFAULT_MAX_BLOCK
+    #: None: ask the chip (EF.ATR/INFO, ATR, probe); True/False: as given.
+    extended_length: bool | None = None
+    #: None: the largest block the chip and reader allow; else this block size.
+    max_block: int | None = None
+    #: What the card layer knows: the ATR and the reader's largest APDU (None: not reported).
+    atr: bytes | None = None
+    reader_max_apdu: int | None = None
     enable_diagnostics: bool = False
     random: RandomSource = os.urandom
+
+
+def link_block(options: Options) -> Generator[Request, Any, extended_length.Link]:
+    """The READ BINARY block for this chip and reader (asks the chip only when
+    :attr:`Options.extended_length` is None). Yields only chip requests."""
+    link: extended_length.Link = yield from _plain(
+        extended_length.negotiate(
+            options.atr, options.reader_max_apdu, extended=options.extended_length, max_block=options.max_block
+        )
+    )
+    return link
+
+
+def _plain(exchange: Generator[CommandAPDU, ResponseAPDU, Any]) -> Generator[Request, Any, Any]:
+    """Drive an emrtd exchange over the chip, outside any session bookkeeping."""
+    try:
+        command = next(exchange)
+        while True:
+            raw = yield ToChip(command.to_bytes())
+            try:
+                response = ResponseAPDU.from_bytes(raw)
+            except APDUError:
+                response = ResponseAPDU(b"", 0x6F00)
+            command = exchange.send(response)
+    except StopIteration as done:
+        return done.value
 
 
 def validation(options: Options) -> Generator[Request, Any, Outcome]:
     """The whole client session; see the module docstring for the protocol it speaks."""
     counters = {"apdus": 0, "bytes": 0}
+    pending: list[Progress] = []  # file progress from emrtd's callbacks, yielded between APDUs
 
     def chip(command: CommandAPDU) -> Generator[Request, Any, ResponseAPDU]:
         raw = yield ToChip(command.to_bytes())
@@ -118,9 +157,26 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
             command = next(exchange)
             while True:
                 response = yield from chip(command)
+                while pending:
+                    yield pending.pop(0)
                 command = exchange.send(response)
         except StopIteration as done:
+            while pending:
+                yield pending.pop(0)
             return done.value
+
+    def read(name: str, sm: SecureMessaging) -> Generator[Request, Any, bytes | None]:
+        """A whole file with per-block progress, or None when the chip does not have it."""
+        def progress(done: int, total: int) -> None:
+            pending.append(Progress(f"read {name}", done, total))
+
+        try:
+            data: bytes | None = yield from run(
+                reader.read_optional(reader.file_by_name(name), sm, max_block=blocks, progress=progress)
+            )
+        except EmrtdError:
+            raise _Abort(CloseReason.FILE_READ_ERROR) from None
+        return data
 
     def receive() -> Generator[Request, Any, Any]:
         message = yield FromServer()
@@ -128,8 +184,14 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
             raise _ServerClosed(message.code, message.reason)
         return message
 
+    link = yield from link_block(options)
+    blocks, extended = link.blocks, link.extended
+
     def outcome(reason: CloseReason | str, passport: dict[str, Any] | None = None) -> Outcome:
-        return Outcome(reason, passport, counters["apdus"], counters["bytes"])
+        return Outcome(
+            reason, passport, counters["apdus"], counters["bytes"], blocks.size,
+            extended and not blocks.fell_back, link.source + (", fell back" if blocks.fell_back else ""),
+        )
 
     passport: dict[str, Any] | None = None
     try:
@@ -138,27 +200,27 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
                 options.validation_id,
                 options.client_id,
                 "desktop",
-                options.extended_length,
+                extended,
                 options.enable_diagnostics,
             )
         )
         accept = yield from receive()
         if not isinstance(accept, wire.Accept):
             raise _Abort(CloseReason.PROTOCOL_ERROR)
-        sm = yield from _access_control(options, run)
+        sm = yield from _access_control(options, run, blocks)
         files: dict[str, bytes] = {}
         for name in ("sod", "dg14"):
-            data = yield from _read(name, sm, options, run)
+            data = yield from read(name, sm)
             if data is not None:
                 files[name] = data
-                yield Progress(f"read {name}", len(data), len(data))
         server_files: dict[str, bytes] = {}
         handed_over = "dg14" in files
         if handed_over:
             yield ToServer(wire.FileMessage("dg14", files["dg14"]))
-            transceive = 65536 if options.extended_length else 256
+            long_reads = extended and not blocks.fell_back
+            transceive = 65536 if long_reads else 256
             info = wire.SecureMessagingInfo.from_secure_messaging(sm)
-            yield ToServer(wire.CaHandover(transceive, options.max_block, info))
+            yield ToServer(wire.CaHandover(transceive, blocks.size, info))
             yield Progress("chip authentication")
             while True:
                 message = yield from receive()
@@ -175,16 +237,15 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
             if message.check_result == "SUCCESS":
                 sm = message.secure_messaging_info.to_secure_messaging()
             else:  # the chip dropped its channel: start again from access control
-                sm = yield from _access_control(options, run)
+                sm = yield from _access_control(options, run, blocks)
         signature = None
         for name in AFTER_HANDOVER:
             if name in server_files:
                 continue
-            data = yield from _read(name, sm, options, run)
+            data = yield from read(name, sm)
             if data is None:
                 continue
             files[name] = data
-            yield Progress(f"read {name}", len(data), len(data))
             if name == "dg15":
                 key = dg15.parse(data).public_key
                 try:
@@ -219,11 +280,13 @@ class _ServerClosed(Exception):
         self.code, self.reason = code, reason
 
 
-def _access_control(options: Options, run: Any) -> Generator[Request, Any, SecureMessaging]:
+def _access_control(
+    options: Options, run: Any, blocks: reader.BlockSize
+) -> Generator[Request, Any, SecureMessaging]:
     """PACE when EF.CardAccess offers it, else BAC (MRZ only); then the LDS1 applet."""
     try:
         opened: tuple[SecureMessaging, str] = yield from run(
-            access.open_document(options.access_key, options.random, max_block=options.max_block)
+            access.open_document(options.access_key, options.random, max_block=blocks)
         )
     except AccessKeyError:
         raise _Abort(CloseReason.INVALID_ACCESS_KEY_VALUES) from None
@@ -232,16 +295,3 @@ def _access_control(options: Options, run: Any) -> Generator[Request, Any, Secur
     sm, protocol = opened
     yield Progress(protocol)
     return sm
-
-
-def _read(
-    name: str, sm: SecureMessaging, options: Options, run: Any
-) -> Generator[Request, Any, bytes | None]:
-    """A whole file, or None when the chip does not have it (6A82) or refuses it (6982)."""
-    try:
-        data: bytes | None = yield from run(
-            reader.read_optional(reader.file_by_name(name), sm, max_block=options.max_block)
-        )
-    except EmrtdError:
-        raise _Abort(CloseReason.FILE_READ_ERROR) from None
-    return data

@@ -17,7 +17,7 @@ RandomSource = Callable[[int], bytes]
 
 
 def open_document(
-    key: AccessKey, random: RandomSource, *, max_block: int = reader.DEFAULT_MAX_BLOCK
+    key: AccessKey, random: RandomSource, *, max_block: int | reader.BlockSize = reader.DEFAULT_MAX_BLOCK
 ) -> Exchange[tuple[SecureMessaging, str]]:
     """Run access control; return the channel and the protocol used (``"PACE"`` or ``"BAC"``).
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import tlv
-from .apdu import CommandAPDU
+from .apdu import CommandAPDU, ResponseAPDU
 from .errors import LDSError, StatusWordError, TLVError
 from .exchange import Exchange, transmit
 from .sm import SecureMessaging
@@ -22,6 +22,19 @@ LDS1_AID = bytes.fromhex("A0000002471001")
 
 MAX_SHORT_OFFSET = 0x7FFF
 DEFAULT_MAX_BLOCK = 223  # JMRTD's default: fits a short protected response for 3DES and AES
+
+
+@dataclass
+class BlockSize:
+    """The READ BINARY block size shared by a session's reads.
+
+    ``size`` starts at what the reader and chip announced. The first time the chip refuses a
+    longer read with ``6700`` (wrong length), the read is repeated with
+    :data:`DEFAULT_MAX_BLOCK` bytes, and that size stays for every later read
+    (``fell_back`` records it), so one refusal costs one APDU per session, not per file."""
+
+    size: int = DEFAULT_MAX_BLOCK
+    fell_back: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +119,30 @@ def _odd_overhead(length: int) -> int:
     return len(tlv.encode_length(length)) + 1
 
 
+def _transmit_read(command: CommandAPDU, sm: SecureMessaging | None) -> Exchange[ResponseAPDU]:
+    """:func:`~emrtd.exchange.transmit`, except that a bare ``6700`` to an extended-length
+    command under secure messaging rewinds the send sequence counter: a chip that cannot
+    take extended APDUs refuses them in its APDU parser, before it checks (and counts) the
+    MAC, so counting the command on our side would break every later command."""
+    if sm is None or not command.needs_extended:
+        return (yield from transmit(command, sm))
+    response = yield sm.wrap(command)
+    if response.sw == 0x6700 and not response.data:
+        sm.rewind()
+        return response
+    return sm.unwrap(response)
+
+
 def read_binary(
     offset: int, length: int, sm: SecureMessaging | None, *, sfi: int | None = None, step: str
 ) -> Exchange[bytes]:
     """One READ BINARY of up to ``length`` bytes at ``offset``; may return fewer at EOF."""
     odd = sfi is None and offset > MAX_SHORT_OFFSET
     ne = length + _odd_overhead(length) if odd else length
-    response = yield from transmit(_read_command(offset, ne, sfi), sm)
+    response = yield from _transmit_read(_read_command(offset, ne, sfi), sm)
     if response.sw1 == 0x6C and response.sw2:
         ne = response.sw2
-        response = yield from transmit(_read_command(offset, ne, sfi), sm)
+        response = yield from _transmit_read(_read_command(offset, ne, sfi), sm)
     response.check(step, 0x6282)
     data = response.data
     if odd:
@@ -126,24 +153,43 @@ def read_binary(
     return data
 
 
+def _read_block(
+    offset: int, want: int, sm: SecureMessaging | None, sfi: int | None, step: str, blocks: BlockSize
+) -> Exchange[bytes]:
+    """One block; a refused long read (6700) drops ``blocks`` to the short size and repeats."""
+    try:
+        data: bytes = yield from read_binary(offset, want, sm, sfi=sfi, step=step)
+        return data
+    except StatusWordError as exc:
+        if exc.sw != 0x6700 or want <= DEFAULT_MAX_BLOCK:
+            raise
+    blocks.size, blocks.fell_back = DEFAULT_MAX_BLOCK, True
+    data = yield from read_binary(offset, DEFAULT_MAX_BLOCK, sm, sfi=sfi, step=step)
+    return data
+
+
 def read_file(
     ef: EF,
     sm: SecureMessaging | None = None,
     *,
-    max_block: int = DEFAULT_MAX_BLOCK,
+    max_block: int | BlockSize = DEFAULT_MAX_BLOCK,
     use_sfi: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> Exchange[bytes]:
-    """Read a whole TLV-structured EF and return its raw bytes (exactly the outer TLV)."""
-    if max_block < 8:
+    """Read a whole TLV-structured EF and return its raw bytes (exactly the outer TLV).
+
+    ``max_block`` is a fixed block size, or a :class:`BlockSize` shared between reads that
+    falls back to short blocks when the chip refuses a long one. ``progress`` is called with
+    (bytes so far, file length) after every block."""
+    blocks = max_block if isinstance(max_block, BlockSize) else BlockSize(max_block)
+    if blocks.size < 8:
         raise ValueError("max_block must be at least 8")
     step = f"READ BINARY {ef}"
     sfi = ef.sfi if use_sfi else None
     if sfi is None:
         yield from select_ef(ef, sm)
-    first = max_block
     try:
-        data = yield from read_binary(0, first, sm, sfi=sfi, step=step)
+        data = yield from _read_block(0, blocks.size, sm, sfi, step, blocks)
     except StatusWordError as exc:
         if exc.sw != 0x6700:
             raise
@@ -159,11 +205,11 @@ def read_file(
         progress(len(buffer), total)
     while len(buffer) < total:
         offset = len(buffer)
-        want = min(max_block, total - offset)
+        want = min(blocks.size, total - offset)
         if offset > MAX_SHORT_OFFSET:
-            want = min(want, max_block - _odd_overhead(max_block))
+            want = min(want, blocks.size - _odd_overhead(blocks.size))
         try:
-            chunk = yield from read_binary(offset, want, sm, step=step)
+            chunk = yield from _read_block(offset, want, sm, None, step, blocks)
         except StatusWordError as exc:
             if exc.sw != 0x6B00:
                 raise
@@ -177,12 +223,16 @@ def read_file(
 
 
 def read_optional(
-    ef: EF, sm: SecureMessaging | None = None, *, max_block: int = DEFAULT_MAX_BLOCK
+    ef: EF,
+    sm: SecureMessaging | None = None,
+    *,
+    max_block: int | BlockSize = DEFAULT_MAX_BLOCK,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Exchange[bytes | None]:
     """:func:`read_file`, or None when the chip lacks the file (6A82) or refuses it (6982,
     e.g. DG3/DG4 behind EAC)."""
     try:
-        data: bytes = yield from read_file(ef, sm, max_block=max_block)
+        data: bytes = yield from read_file(ef, sm, max_block=max_block, progress=progress)
     except StatusWordError as exc:
         if exc.sw in (0x6A82, 0x6982):
             return None

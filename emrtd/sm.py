@@ -77,6 +77,11 @@ class SecureMessaging:
     def _increment(self) -> None:
         self.ssc = (self.ssc + 1) % (1 << (8 * self.ssc_length))
 
+    def rewind(self) -> None:
+        """Take back the count of the last :meth:`wrap`: the chip refused that command before
+        its secure messaging saw it (see :func:`emrtd.reader.read_binary`)."""
+        self.ssc = (self.ssc - 1) % (1 << (8 * self.ssc_length))
+
     def _encrypt(self, data: bytes) -> bytes:
         padded = crypto.pad(data, self.block)
         if self.algorithm == "3DES":

@@ -7,7 +7,8 @@ It answers :class:`~emrtd.apdu.CommandAPDU` objects (or raw bytes) as a strict p
   messaging once access control is configured;
 * SELECT by AID, by FID (MF 3F00 and EFs), READ BINARY by SFI and offset (``B0``) and with
   DO'54' offsets (``B1``), short and extended length (extended can be switched off: an
-  extended APDU then gets ``6700``);
+  extended APDU then gets a bare ``6700`` before secure messaging sees it; ``max_response``
+  caps the Ne of reads under SM with a protected ``6700``);
 * BAC (GET CHALLENGE, EXTERNAL AUTHENTICATE); a wrong key gets ``6300``;
 * PACE (MSE:Set AT, four GENERAL AUTHENTICATE) with every mapping, Chip Authentication v1
   (MSE:Set KAT, or MSE:Set AT + GENERAL AUTHENTICATE) and Active Authentication (INTERNAL
@@ -54,6 +55,9 @@ class ChipConfig:
     keys: AuthKeys = field(default_factory=AuthKeys)
     bac: bool = True  # offer BAC (needs keys.mrz_key); PACE is offered when keys.pace is set
     extended_length: bool = True
+    #: The largest Ne the chip serves under secure messaging; a longer READ BINARY gets a
+    #: protected 6700 (the chip parsed the command, counted it, and refused its length).
+    max_response: int = 65536
     atr: bytes = bytes.fromhex("3B8880010000000000718100F9")
     protect_all: bool = True  # LDS1 files need access control
     eac_protected: frozenset[str] = frozenset({"dg3", "dg4"})  # need EAC, which we do not offer
@@ -127,7 +131,8 @@ class VirtualChip:
             except SecureMessagingError:
                 self.state.sm = None  # a bad MAC ends the session
                 return _sw(0x6988)
-            response = self._handle(plain)
+            too_long = plain.ins in (0xB0, 0xB1) and (plain.ne or 0) > self.config.max_response
+            response = _sw(0x6700) if too_long else self._handle(plain)
             ssc = sm.ssc
             protected = sm.wrap_response(response, odd_ins=bool(plain.ins & 1))
             if not command.needs_extended and len(protected.data) > 256:

@@ -5,6 +5,7 @@ result server on loopback."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -86,6 +87,8 @@ def test_genuine_passport_validates(server: dict[str, Any]) -> None:
     done = run_client(server, "utopia", UTOPIA)
     assert done.returncode == 0, done.stderr
     assert "VALID" in done.stdout and "✘" not in done.stdout
+    assert "extended-length APDUs, 32512-byte blocks (EF.ATR/INFO)" in done.stdout
+    assert re.search(r"^  dg2 +█+ +[\d,]+/[\d,]+ bytes$", done.stdout, re.M), done.stdout
     result = json.loads((server["folder"] / "out.json").read_text())
     assert result["chipAuthenticationResult"] == "SUCCESS" and result["passiveAuthentication"] is True
 
@@ -94,6 +97,16 @@ def test_bac_chip_validates(server: dict[str, Any]) -> None:
     """A BAC-only chip (3DES CA via MSE:Set KAT) validates too."""
     done = run_client(server, "utopia-bac", UTOPIA)
     assert done.returncode == 0, done.stderr
+
+
+def test_refused_extended_length_falls_back(server: dict[str, Any]) -> None:
+    """--extended-length on a chip without it (bsi-short): one refused read, then short blocks;
+    the read completes (NOT VALID only because the BSI CSCA is not in the server's trust)."""
+    bsi = ["--document-number", "C11T002JM", "--birth", "960812", "--expiry", "231031"]
+    done = run_client(server, "bsi-short", [*bsi, "--extended-length", "--max-block", "4096"])
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "short APDUs, 223-byte blocks (given, fell back)" in done.stdout
+    assert re.search(r"^  dg2 +█+ +[\d,]+/[\d,]+ bytes$", done.stdout, re.M), done.stdout
 
 
 def test_clone_is_not_valid(server: dict[str, Any]) -> None:

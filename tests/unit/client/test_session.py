@@ -24,9 +24,18 @@ def trust() -> TrustStore:
     return TrustStore.from_der([test_pki.csca_ec.der, test_pki.csca_rsa.der], crls=test_pki.crls)
 
 
-def pump(trust: TrustStore, profile: str, key: Any = None, *faults: str) -> tuple[Outcome, list[Any]]:
-    """Run client and server against each other; the result POST always succeeds."""
+def pump(
+    trust: TrustStore,
+    profile: str,
+    key: Any = None,
+    *faults: str,
+    trace: list[Any] | None = None,
+    **options: Any,
+) -> tuple[Outcome, list[Any]]:
+    """Run client and server against each other; the result POST always succeeds. ``trace``
+    collects what the client sent and its progress events; ``options`` override Options."""
     chip = VirtualChip(profiles.load(profile, faults))
+    trace = [] if trace is None else trace
     server = ServerSession(
         known_clients=lambda cid: cid == "desk",
         trust=trust,
@@ -34,7 +43,7 @@ def pump(trust: TrustStore, profile: str, key: Any = None, *faults: str) -> tupl
         now=lambda: pki.utc(2026, 11, 24),
     )
     key = key or chip.config.mrz_key
-    client = validation(Options("v-desk", "desk", key, extended_length=True))
+    client = validation(Options("v-desk", "desk", key, **({"extended_length": True} | options)))
     inbox: list[Any] = []
     posts: list[Any] = []
 
@@ -56,6 +65,7 @@ def pump(trust: TrustStore, profile: str, key: Any = None, *faults: str) -> tupl
                 request = client.send(chip.transmit(request.command))
             elif isinstance(request, ToServer):
                 message = request.message
+                trace.append(message)
                 if isinstance(message, wire.Close):
                     deliver(server.connection_lost())
                 elif isinstance(message, (wire.FileMessage, wire.ApduMessage)):
@@ -67,6 +77,7 @@ def pump(trust: TrustStore, profile: str, key: Any = None, *faults: str) -> tupl
                 request = client.send(inbox.pop(0))
             else:
                 assert isinstance(request, Progress)
+                trace.append(request)
                 request = client.send(None)
     except StopIteration as done:
         return done.value, posts
@@ -120,3 +131,43 @@ def test_can_on_a_bac_chip_is_access_control_failed(trust: TrustStore) -> None:
     """A CAN cannot open a BAC-only chip: ACCESS_CONTROL_FAILED."""
     outcome, _posts = pump(trust, "utopia-bac", CANKey("123456"))
     assert outcome.reason is CloseReason.ACCESS_CONTROL_FAILED
+
+
+@pytest.mark.parametrize(
+    ("profile", "extended", "block", "source"),
+    [("utopia", True, 0x7F00, "EF.ATR/INFO"), ("bsi-short", False, 223, "probe")],
+)
+def test_extended_length_is_detected_before_start(
+    trust: TrustStore, profile: str, extended: bool, block: int, source: str
+) -> None:
+    """By default the client asks the chip: START and CA_HANDOVER carry what it found."""
+    trace: list[Any] = []
+    outcome, _posts = pump(trust, profile, trace=trace, extended_length=None)
+    start = next(m for m in trace if isinstance(m, wire.Start))
+    handover = next(m for m in trace if isinstance(m, wire.CaHandover))
+    assert start.nfc_adapter_supports_extended_length is extended
+    assert handover.max_block_size == block
+    assert handover.max_transceive_length_for_secure_messaging == (65536 if extended else 256)
+    assert (outcome.block, outcome.extended_length, outcome.length_source) == (block, extended, source)
+    assert outcome.passport is not None
+
+
+def test_forced_extended_length_falls_back_and_still_validates(trust: TrustStore) -> None:
+    """--extended-length on a chip without it: one refused read, then 223-byte blocks, VALID."""
+    trace: list[Any] = []
+    outcome, _posts = pump(trust, "bsi-short", trace=trace, extended_length=True, max_block=4096)
+    assert outcome.passport is not None and outcome.reason == ""
+    assert (outcome.block, outcome.extended_length) == (223, False)
+    assert outcome.length_source == "given, fell back"
+    handover = next(m for m in trace if isinstance(m, wire.CaHandover))
+    assert (handover.max_block_size, handover.max_transceive_length_for_secure_messaging) == (223, 256)
+
+
+def test_progress_reports_bytes_per_block(trust: TrustStore) -> None:
+    """Each file's progress rises block by block to its full length."""
+    trace: list[Any] = []
+    pump(trust, "utopia", trace=trace, extended_length=False)
+    dg2 = [p for p in trace if isinstance(p, Progress) and p.step == "read dg2"]
+    size = dg2[-1].total
+    assert len(dg2) == -(-size // 223) and dg2[-1].done == size
+    assert [p.done for p in dg2] == sorted(p.done for p in dg2) and dg2[0].done == 223
