@@ -29,6 +29,7 @@ from emrtd.wire import CloseReason
 
 from .card import CardError, PcscCard, list_readers
 from .session import Options, Outcome, Progress, validation
+from .verdict import validated
 
 
 def _access_key(args: argparse.Namespace) -> mrz.AccessKey:
@@ -39,15 +40,6 @@ def _access_key(args: argparse.Namespace) -> mrz.AccessKey:
     if args.document_number and args.birth and args.expiry:
         return mrz.MRZKey(args.document_number, args.birth, args.expiry)
     raise EmrtdError("give --mrz, or --document-number with --birth and --expiry, or --can")
-
-
-def validated(passport: dict[str, Any]) -> bool:
-    ok = ("SUCCESS", "UNAVAILABLE")
-    return (
-        bool(passport.get("passiveAuthentication"))
-        and passport.get("chipAuthenticationResult") in ok
-        and passport.get("activeAuthenticationResult") in ok
-    )
 
 
 def summary(passport: dict[str, Any]) -> list[str]:
@@ -171,16 +163,26 @@ def _report(passport: dict[str, Any], args: argparse.Namespace) -> int:
 
 
 def read(args: argparse.Namespace) -> int:
+    from .busy import WorkflowLock
+
+    lock = WorkflowLock()
+    if not lock.acquire():
+        raise EmrtdError("another validation is running on this machine (docval-client read or sdk)")
+    try:
+        return _read(args)
+    finally:
+        lock.release()
+
+
+def _read(args: argparse.Namespace) -> int:
     if args.offline:
         return read_offline(args)
     if not args.server or not args.client_id:
         raise EmrtdError("read needs --server and --client-id (or --offline --trust-store DIR)")
 
-    from autobahn.twisted.websocket import connectWS
     from twisted.internet import reactor as _reactor
-    from twisted.internet import ssl as tssl
 
-    from .protocol import Driver, factory
+    from .protocol import Driver, connect
 
     reactor: Any = _reactor
     key = _access_key(args)
@@ -198,16 +200,6 @@ def read(args: argparse.Namespace) -> int:
     )
     started = time.monotonic()
     driver = Driver(validation(options), card.transmit_raw, ProgressView())
-    ws_factory = factory(args.server, driver)
-    context_factory: Any = None
-    if args.server.startswith("wss://"):
-        if args.insecure:
-            context_factory = tssl.CertificateOptions(verify=False)
-        elif args.ca_file:
-            root = tssl.Certificate.loadPEM(Path(args.ca_file).read_bytes())
-            context_factory = tssl.optionsForClientTLS(ws_factory.host, trustRoot=root)
-        else:
-            context_factory = tssl.optionsForClientTLS(ws_factory.host)
     result: dict[str, Any] = {}
 
     def finished(outcome: Outcome) -> None:
@@ -221,7 +213,7 @@ def read(args: argparse.Namespace) -> int:
 
     driver.done.addCallback(finished)
     reactor.addSystemEventTrigger("before", "shutdown", driver.cancel)  # Ctrl-C: CANCELLED_BY_USER
-    connectWS(ws_factory, context_factory, timeout=10)
+    connect(args.server, driver, ca_file=args.ca_file, insecure=args.insecure)
     reactor.run()
     card.close()
     outcome: Outcome | None = result.get("outcome")
@@ -236,6 +228,54 @@ def read(args: argparse.Namespace) -> int:
         print(f"error: {message}", file=sys.stderr)
         return 2  # no result: an error of the session, not a verdict on the document
     return _report(outcome.passport, args)
+
+
+def sdk(args: argparse.Namespace) -> int:
+    """Serve the local SDK WebSocket until Ctrl-C or SIGTERM."""
+    from twisted.internet import reactor as _reactor
+    from twisted.internet.endpoints import TCP4ServerEndpoint
+
+    from . import sdk_server
+
+    reactor: Any = _reactor
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    if args.simulator is not None:
+        from emrtd.sim import profiles
+
+        if args.simulator not in profiles.PROFILES:
+            raise EmrtdError(f"unknown simulator profile {args.simulator!r}; known: {', '.join(profiles.PROFILES)}")
+    factory = sdk_server.SdkFactory(
+        say=say, simulator=args.simulator, ca_file=args.ca_file, insecure=args.insecure
+    )
+    endpoint = TCP4ServerEndpoint(reactor, args.port, interface="127.0.0.1")
+    state: dict[str, Any] = {}
+
+    def listening(port: Any) -> None:
+        number = port.getHost().port
+        if args.port == 0:
+            path = sdk_server.port_file()
+            path.write_text(f"{number}\n")
+            state["port_file"] = path
+        say(f"docval-client SDK on ws://127.0.0.1:{number}/sdk (status: http://127.0.0.1:{number}/status?Status=json)")
+        if args.simulator:
+            say(f"simulator reader on: virtual passport {args.simulator!r}")
+
+    def failed(failure: Any) -> None:
+        state["error"] = f"cannot listen on 127.0.0.1:{args.port}: {failure.getErrorMessage()}"
+        reactor.stop()
+
+    endpoint.listen(sdk_server.make_site(factory)).addCallbacks(listening, failed)
+    stop = sdk_server.start_watching(reactor, factory)
+    reactor.addSystemEventTrigger("before", "shutdown", stop.set)
+    reactor.run()
+    if "port_file" in state:
+        state["port_file"].unlink(missing_ok=True)
+    if "error" in state:
+        raise EmrtdError(state["error"])
+    return 0
 
 
 def readers(_args: argparse.Namespace) -> int:
@@ -286,6 +326,14 @@ def main(argv: list[str] | None = None) -> int:
         "extended length); a refused long read falls back to 223 by itself",
     )
     r.set_defaults(run=read)
+    k = sub.add_parser("sdk", help="serve the local SDK WebSocket for apps (ws://127.0.0.1:PORT/sdk)")
+    k.add_argument("--port", type=int, default=24727, help="TCP port on 127.0.0.1; 0 picks one and "
+                   "writes it to $TMPDIR/docval-client.<pid>.port")
+    k.add_argument("--simulator", nargs="?", const="utopia", default=None, metavar="PROFILE",
+                   help="offer a 'Simulator' reader holding a virtual passport (default profile: utopia)")
+    k.add_argument("--ca-file", help="CA certificate for wss:// DocVal servers")
+    k.add_argument("--insecure", action="store_true", help="do not verify wss:// server certificates")
+    k.set_defaults(run=sdk)
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)

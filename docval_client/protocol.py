@@ -17,7 +17,7 @@ from emrtd import wire
 from emrtd.errors import EmrtdError
 from emrtd.wire import CloseReason
 
-from .session import Closed, FromServer, Outcome, Progress, ToChip, ToServer
+from .session import Closed, FromServer, NeedAccessKey, Outcome, Progress, ToChip, ToServer
 
 
 class Driver:
@@ -28,8 +28,10 @@ class Driver:
         flow: Generator[Any, Any, Outcome],
         transmit: Callable[[bytes], bytes],
         progress: Callable[[Progress], None],
+        key_wanted: Callable[[], None] | None = None,
     ) -> None:
         self.flow, self.transmit, self.progress = flow, transmit, progress
+        self.key_wanted = key_wanted  # the chip refused the key: call provide_key() to go on
         self.done: Deferred[Outcome] = Deferred()
         self.protocol: ClientProtocol | None = None
         self.inbox: list[Any] = []
@@ -50,6 +52,11 @@ class Driver:
         else:
             self.inbox.append(message)
 
+    def provide_key(self, key: Any) -> None:
+        """Answer a :class:`NeedAccessKey` (None gives up)."""
+        if not self.finished:
+            self._advance(key)
+
     def _advance(self, value: Any, *, first: bool = False) -> None:
         try:
             request = next(self.flow) if first else self.flow.send(value)
@@ -67,6 +74,12 @@ class Driver:
                         self.waiting = True
                         return
                     request = self.flow.send(self.inbox.pop(0))
+                elif isinstance(request, NeedAccessKey):
+                    if self.key_wanted is None:
+                        request = self.flow.send(None)
+                    else:
+                        self.key_wanted()
+                        return
                 else:
                     assert isinstance(request, Progress)
                     self.progress(request)
@@ -81,6 +94,12 @@ class Driver:
         self._send(wire.Close.for_reason(CloseReason.CANCELLED_BY_USER))
         self.flow.close()
         self._finish(Outcome(CloseReason.CANCELLED_BY_USER), error="cancelled")
+
+    def connection_failed(self, reason: str) -> None:
+        """The WebSocket never opened (server unreachable, TLS refused, HTTP error)."""
+        if not self.finished:
+            self.flow.close()
+            self._finish(Outcome(CloseReason.COMMUNICATION_FAILED), error=f"cannot reach the server: {reason}")
 
     def _chip_failed(self, failure: Failure) -> None:
         reason = CloseReason.NFC_CHIP_COMMUNICATION_FAILED
@@ -131,8 +150,16 @@ class ClientProtocol(WebSocketClientProtocol):
             self.driver.done.callback(Outcome(CloseReason.COMMUNICATION_FAILED))
 
 
+class _Factory(WebSocketClientFactory):
+    driver: Driver
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:  # noqa: N802
+        self.driver.connection_failed(reason.getErrorMessage())
+
+
 def factory(url: str, driver: Driver, headers: dict[str, str] | None = None) -> WebSocketClientFactory:
-    made = WebSocketClientFactory(url, headers=headers)
+    made = _Factory(url, headers=headers)
+    made.driver = driver
 
     class Bound(ClientProtocol):
         pass
@@ -140,3 +167,26 @@ def factory(url: str, driver: Driver, headers: dict[str, str] | None = None) -> 
     Bound.driver = driver
     made.protocol = Bound
     return made
+
+
+def connect(
+    url: str, driver: Driver, *, ca_file: str | None = None, insecure: bool = False, timeout: float = 10
+) -> Any:
+    """Open the DocVal WebSocket for ``driver`` (wss:// checked against the system CAs, a
+    given CA file, or not at all with ``insecure``); returns the connector."""
+    from pathlib import Path
+
+    from autobahn.twisted.websocket import connectWS
+    from twisted.internet import ssl
+
+    ws_factory = factory(url, driver)
+    context: Any = None
+    if url.startswith("wss://"):
+        if insecure:
+            context = ssl.CertificateOptions(verify=False)
+        elif ca_file:
+            root = ssl.Certificate.loadPEM(Path(ca_file).read_bytes())
+            context = ssl.optionsForClientTLS(ws_factory.host, trustRoot=root)
+        else:
+            context = ssl.optionsForClientTLS(ws_factory.host)
+    return connectWS(ws_factory, context, timeout=timeout)

@@ -37,6 +37,8 @@ from emrtd.wire import CloseReason
 
 RandomSource = Callable[[int], bytes]
 AFTER_HANDOVER = ("dg15", "dg1", "dg2", "dg7", "dg11", "dg12")
+#: Data groups a user may decline (the SDK's optional access rights); the rest are required.
+OPTIONAL_FILES = frozenset({"dg2", "dg7", "dg11", "dg12"})
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,12 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class NeedAccessKey:
+    """The chip refused the access key (only with :attr:`Options.retry_access_key`): answer
+    with a new :class:`~emrtd.mrz.AccessKey`, or None to give up (CANCELLED_BY_USER)."""
+
+
+@dataclass(frozen=True)
 class Closed:
     """The server closed the connection (its CLOSE message or frame)."""
 
@@ -85,7 +93,7 @@ class Outcome:
     length_source: str = ""
 
 
-Request = ToChip | ToServer | FromServer | Progress
+Request = ToChip | ToServer | FromServer | Progress | NeedAccessKey
 
 
 class _Abort(Exception):
@@ -109,6 +117,12 @@ class Options:
     reader_max_apdu: int | None = None
     enable_diagnostics: bool = False
     random: RandomSource = os.urandom
+    #: Which of :data:`OPTIONAL_FILES` to read.
+    optional_files: frozenset[str] = OPTIONAL_FILES
+    #: On a refused key, ask for another (:class:`NeedAccessKey`) instead of closing with
+    #: INVALID_ACCESS_KEY_VALUES: the SDK's ENTER_MRZ/ENTER_CAN loop. The new key replaces
+    #: :attr:`access_key`.
+    retry_access_key: bool = False
 
 
 def link_block(options: Options) -> Generator[Request, Any, extended_length.Link]:
@@ -240,7 +254,7 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
                 sm = yield from _access_control(options, run, blocks)
         signature = None
         for name in AFTER_HANDOVER:
-            if name in server_files:
+            if name in server_files or (name in OPTIONAL_FILES and name not in options.optional_files):
                 continue
             data = yield from read(name, sm)
             if data is None:
@@ -283,15 +297,23 @@ class _ServerClosed(Exception):
 def _access_control(
     options: Options, run: Any, blocks: reader.BlockSize
 ) -> Generator[Request, Any, SecureMessaging]:
-    """PACE when EF.CardAccess offers it, else BAC (MRZ only); then the LDS1 applet."""
-    try:
-        opened: tuple[SecureMessaging, str] = yield from run(
-            access.open_document(options.access_key, options.random, max_block=blocks)
-        )
-    except AccessKeyError:
-        raise _Abort(CloseReason.INVALID_ACCESS_KEY_VALUES) from None
-    except EmrtdError:
-        raise _Abort(CloseReason.ACCESS_CONTROL_FAILED) from None
+    """PACE when EF.CardAccess offers it, else BAC (MRZ only); then the LDS1 applet. A refused
+    key closes the session, or (``retry_access_key``) asks for another one."""
+    while True:
+        try:
+            opened: tuple[SecureMessaging, str] = yield from run(
+                access.open_document(options.access_key, options.random, max_block=blocks)
+            )
+            break
+        except AccessKeyError:
+            if not options.retry_access_key:
+                raise _Abort(CloseReason.INVALID_ACCESS_KEY_VALUES) from None
+        except EmrtdError:
+            raise _Abort(CloseReason.ACCESS_CONTROL_FAILED) from None
+        key = yield NeedAccessKey()
+        if key is None:
+            raise _Abort(CloseReason.CANCELLED_BY_USER)
+        options.access_key = key
     sm, protocol = opened
     yield Progress(protocol)
     return sm
