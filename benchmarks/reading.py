@@ -7,7 +7,8 @@ Reads the ``utopia`` virtual passport with its DG2 replaced by a 25 KB face imag
 with the same client code ``docval-client`` uses: PACE, SOD, DG14, DG1, DG2, DG11, DG12, DG15)
 at several READ BINARY block sizes: 223 bytes (short APDUs under SM), 1 KB / 4 KB and the
 block :mod:`emrtd.extended_length` picks from EF.ATR/INFO (extended length), and 4 KB asked of
-a chip without extended length (one refused read, then 223-byte blocks). Prints the APDU count and bytes against the minimum for that block size
+a chip without extended length (one refused read, then 223-byte blocks). Prints the APDU
+count and bytes against the minimum for that block size
 (one SELECT-free SFI read per block, plus the access-control APDUs), and the total time with a
 simulated per-APDU round trip (``--latency-ms``, reader and chip turnaround) plus the bytes at
 the contactless bit rate (``--nfc-kbps``), added to the measured CPU time.

@@ -61,7 +61,8 @@ def snapshot() -> list[ReaderInfo]:
         )
         if result != scard.SCARD_S_SUCCESS:
             raise CardError(f"cannot read reader states: {scard.SCardGetErrorMessage(result)}")
-        return [ReaderInfo(str(name), bool(state & scard.SCARD_STATE_PRESENT)) for name, state, _atr in states]
+        present = scard.SCARD_STATE_PRESENT
+        return [ReaderInfo(str(name), bool(state & present)) for name, state, _atr in states]
     finally:
         scard.SCardReleaseContext(context)
 

@@ -246,7 +246,8 @@ def sdk(args: argparse.Namespace) -> int:
         from emrtd.sim import profiles
 
         if args.simulator not in profiles.PROFILES:
-            raise EmrtdError(f"unknown simulator profile {args.simulator!r}; known: {', '.join(profiles.PROFILES)}")
+            known = ", ".join(profiles.PROFILES)
+            raise EmrtdError(f"unknown simulator profile {args.simulator!r}; known: {known}")
     factory = sdk_server.SdkFactory(
         say=say, simulator=args.simulator, ca_file=args.ca_file, insecure=args.insecure
     )

@@ -99,7 +99,8 @@ class Driver:
         """The WebSocket never opened (server unreachable, TLS refused, HTTP error)."""
         if not self.finished:
             self.flow.close()
-            self._finish(Outcome(CloseReason.COMMUNICATION_FAILED), error=f"cannot reach the server: {reason}")
+            message = f"cannot reach the server: {reason}"
+            self._finish(Outcome(CloseReason.COMMUNICATION_FAILED), error=message)
 
     def _chip_failed(self, failure: Failure) -> None:
         reason = CloseReason.NFC_CHIP_COMMUNICATION_FAILED

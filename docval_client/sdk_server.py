@@ -104,7 +104,9 @@ class Workflow:
         )
         self.driver = Driver(validation(options), transmit, self._progress, self._key_wanted)
         self.driver.done.addCallback(self._done)
-        self.connector = connect(request.server_url, self.driver, ca_file=self.sdk.ca_file, insecure=self.sdk.insecure)
+        self.connector = connect(
+            request.server_url, self.driver, ca_file=self.sdk.ca_file, insecure=self.sdk.insecure
+        )
 
     def _progress(self, event: Progress) -> None:
         self.connection.apply(self.connection.session.progress(event.step, event.done, event.total))
@@ -216,7 +218,10 @@ class SdkFactory(WebSocketServerFactory):
         self.say, self.simulator, self.ca_file, self.insecure = say, simulator, ca_file, insecure
         self.active: SdkProtocol | None = None
         self.readers: list[card.ReaderInfo] | None = None
-        self.setProtocolOptions(maxMessagePayloadSize=64 * 1024, maxFramePayloadSize=64 * 1024)
+        # Any origin, as AusweisApp2: web pages are the point; "null" is a page opened from a file.
+        self.setProtocolOptions(
+            maxMessagePayloadSize=64 * 1024, maxFramePayloadSize=64 * 1024, allowNullOrigin=True
+        )
 
     def readers_changed(self, readers: list[card.ReaderInfo] | None) -> None:
         """From the watcher thread, via callFromThread."""

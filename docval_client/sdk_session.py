@@ -279,7 +279,8 @@ class SdkSession:
         except ValueError as exc:
             return [self._msg("VALIDATION", error=str(exc))]
         if request.reader == SIMULATOR and not self.simulator:
-            return [self._msg("VALIDATION", error="the simulator is off (start: docval-client sdk --simulator)")]
+            off = "the simulator is off (start: docval-client sdk --simulator)"
+            return [self._msg("VALIDATION", error=off)]
         self.request, self.state = request, State.ACCESS_RIGHTS
         return [self._msg("VALIDATION"), self._access_rights()]
 

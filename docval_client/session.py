@@ -130,7 +130,10 @@ def link_block(options: Options) -> Generator[Request, Any, extended_length.Link
     :attr:`Options.extended_length` is None). Yields only chip requests."""
     link: extended_length.Link = yield from _plain(
         extended_length.negotiate(
-            options.atr, options.reader_max_apdu, extended=options.extended_length, max_block=options.max_block
+            options.atr,
+            options.reader_max_apdu,
+            extended=options.extended_length,
+            max_block=options.max_block,
         )
     )
     return link

@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import reader, tlv
-from .reader import BlockSize
 from .apdu import CommandAPDU
 from .errors import EmrtdError, TLVError
 from .exchange import Exchange, transmit
+from .reader import BlockSize
 
 SHORT_RESPONSE = 256
 #: Bytes secure messaging adds around a READ BINARY answer: DO'87' header (4) and padding

@@ -12,6 +12,7 @@ from emrtd import access, exchange, extended_length, reader
 from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.sim import profiles
 from emrtd.sim.chip import ChipConfig, VirtualChip
+from emrtd.sm import SecureMessaging
 
 # Published ATRs from Ludovic Rousseau's smartcard_list.txt (the pcsc-tools ATR list).
 DUTCH_PASSPORT = "3B 85 80 01 80 73 84 21 40 12"  # card capabilities 84 21 40: extended Lc/Le
@@ -90,7 +91,7 @@ def test_block_size_respects_chip_and_reader() -> None:
     assert extended_length.block_size(extended_length.ChipLength(False, None, "probe")) == 223
 
 
-def _open(card: Counting) -> object:
+def _open(card: Counting) -> SecureMessaging:
     key = card.chip.config.mrz_key
     assert key is not None
     sm, _protocol = exchange.run(access.open_document(key, os.urandom), card.transmit)

@@ -74,7 +74,8 @@ def test_queries_work_in_every_state(state: State) -> None:
     session = in_state(state)
     info = messages(send(session, {"cmd": "GET_INFO"}))[0]
     assert info["msg"] == "INFO" and info["VersionInfo"]["Implementation-Version"] == "9.9"
-    assert messages(send(session, {"cmd": "GET_API_LEVEL"})) == [{"msg": "API_LEVEL", "available": [1], "current": 1}]
+    level = {"msg": "API_LEVEL", "available": [1], "current": 1}
+    assert messages(send(session, {"cmd": "GET_API_LEVEL"})) == [level]
     listed = messages(send(session, {"cmd": "GET_READER_LIST"}))[0]
     assert [r["name"] for r in listed["reader"]] == [READER]
     assert session.state is state
@@ -181,7 +182,8 @@ def test_insert_card_then_enter_mrz_then_run() -> None:
     reader_msg, enter = messages(session.readers_changed([ReaderInfo(READER, True)]))
     assert reader_msg["msg"] == "READER" and enter["msg"] == "ENTER_MRZ" and enter["reader"]["name"] == READER
     (run,) = send(session, MRZ)
-    assert isinstance(run, Run) and run.reader == READER and run.key == MRZKey("UT1234567", "900315", "340415")
+    assert isinstance(run, Run) and run.reader == READER
+    assert run.key == MRZKey("UT1234567", "900315", "340415")
     assert session.state is State.RUNNING
 
 
@@ -228,7 +230,10 @@ def test_cancel_before_the_run_ends_at_once(state: State) -> None:
     """CANCEL before the DocVal session starts: VALIDATION result CANCELLED_BY_USER, back to IDLE."""
     session = in_state(state)
     assert messages(send(session, {"cmd": "CANCEL"})) == [
-        {"msg": "VALIDATION", "result": {"major": "error", "validationId": "v1", "reason": "CANCELLED_BY_USER"}}
+        {
+            "msg": "VALIDATION",
+            "result": {"major": "error", "validationId": "v1", "reason": "CANCELLED_BY_USER"},
+        }
     ]
     assert session.state is State.IDLE
 
@@ -242,18 +247,21 @@ def test_cancel_and_disconnect_while_running_cancel_the_session() -> None:
 
 def test_final_messages() -> None:
     """The end: ok with valid and passport when the server sent RESULT; error with reason and message."""
-    passport = {"passiveAuthentication": True, "chipAuthenticationResult": "SUCCESS",
-                "activeAuthenticationResult": "UNAVAILABLE"}
+    passport = {
+        "passiveAuthentication": True,
+        "chipAuthenticationResult": "SUCCESS",
+        "activeAuthenticationResult": "UNAVAILABLE",
+    }
     session = in_state(State.RUNNING)
     (done,) = messages(session.finished("", passport))
-    assert done == {"msg": "VALIDATION", "result": {"major": "ok", "validationId": "v1", "valid": True,
-                                                    "passport": passport}}
+    ok = {"major": "ok", "validationId": "v1", "valid": True, "passport": passport}
+    assert done == {"msg": "VALIDATION", "result": ok}
     assert session.state is State.IDLE
     session = in_state(State.RUNNING)
     (no_result,) = messages(session.finished("", None))
-    assert no_result["result"] == {"major": "ok", "validationId": "v1"}  # sendResult false: verdict at the backend
+    assert no_result["result"] == {"major": "ok", "validationId": "v1"}  # the verdict is at the backend
     session = in_state(State.RUNNING)
-    (failed,) = messages(session.finished("NFC_CHIP_COMMUNICATION_FAILED", None, "card removed during reading"))
-    assert failed["result"] == {"major": "error", "validationId": "v1", "reason": "NFC_CHIP_COMMUNICATION_FAILED",
-                                "message": "card removed during reading"}
+    reason, message = "NFC_CHIP_COMMUNICATION_FAILED", "card removed during reading"
+    (failed,) = messages(session.finished(reason, None, message))
+    assert failed["result"] == {"major": "error", "validationId": "v1", "reason": reason, "message": message}
     assert messages(send(session, RUN))[0] == {"msg": "VALIDATION"}  # a new workflow may start
