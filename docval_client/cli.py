@@ -220,7 +220,8 @@ def _read(args: argparse.Namespace) -> int:
     if outcome is None:
         raise EmrtdError("cancelled")
     elapsed = time.monotonic() - started
-    _print_link(outcome.block, outcome.extended_length, outcome.length_source)
+    if outcome.length_source:  # empty when the session never started (server unreachable)
+        _print_link(outcome.block, outcome.extended_length, outcome.length_source)
     print(f"{outcome.apdus} APDUs, {outcome.chip_bytes} bytes from the chip in {elapsed:.2f} s", flush=True)
     if outcome.passport is None:
         reason = outcome.reason.value if isinstance(outcome.reason, CloseReason) else outcome.reason

@@ -124,6 +124,14 @@ def test_wrong_access_key_is_one_line(server: dict[str, Any]) -> None:
     assert done.returncode == 2 and done.stderr.strip() == "error: INVALID_ACCESS_KEY_VALUES"
 
 
+def test_unreachable_server_is_one_line(server: dict[str, Any]) -> None:
+    """A server that refuses the connection: one 'cannot reach the server' line, exit 2."""
+    unreachable = {**server, "url": "ws://127.0.0.1:1/ws2/validate"}
+    done = run_client(unreachable, "utopia", UTOPIA)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stderr.startswith("error: cannot reach the server:") and len(done.stderr.splitlines()) == 1
+
+
 def test_no_card_is_one_line(server: dict[str, Any]) -> None:
     """No card in the reader: one error line, exit 2."""
     done = subprocess.run(
