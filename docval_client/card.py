@@ -2,7 +2,7 @@
 
 Converts pyscard's ``(list[int], sw1, sw2)`` to :class:`~emrtd.apdu.ResponseAPDU` and its
 exceptions to :class:`CardError` with a message a person can act on. Blocking; the Twisted
-adapters run it in a thread. :func:`snapshot` reads every reader's state through
+adapters run it in a thread. :func:`list_readers` reads every reader's state through
 ``SCardGetStatusChange`` without connecting (so it never disturbs a card being read);
 :func:`watch` turns that into change events for a caller's thread.
 """
@@ -40,7 +40,7 @@ def _readers() -> list[object]:
         raise CardError("pcscd is not running (start it with: sudo pcscd)") from None
 
 
-def snapshot() -> list[ReaderInfo]:
+def list_readers() -> list[ReaderInfo]:
     """Every reader pcscd knows, with whether a card is present, read with
     ``SCardGetStatusChange`` (no connection is made). Raises CardError without pcscd."""
     try:
@@ -67,11 +67,6 @@ def snapshot() -> list[ReaderInfo]:
         scard.SCardReleaseContext(context)
 
 
-def list_readers() -> list[ReaderInfo]:
-    """Every reader pcscd knows, with whether a card is present."""
-    return snapshot()
-
-
 def watch(
     changed: Callable[[list[ReaderInfo] | None], None], stop: threading.Event, period: float = 0.25
 ) -> None:
@@ -82,7 +77,7 @@ def watch(
     last: list[ReaderInfo] | None | bool = False  # False: nothing reported yet
     while not stop.is_set():
         try:
-            now: list[ReaderInfo] | None = snapshot()
+            now: list[ReaderInfo] | None = list_readers()
         except CardError:
             now = None
         if now != last:
@@ -153,13 +148,7 @@ class PcscCard:
         return int.from_bytes(value[:4], "little") if value else None
 
     def transmit(self, command: CommandAPDU) -> ResponseAPDU:
-        from smartcard.Exceptions import CardConnectionException
-
-        try:
-            data, sw1, sw2 = self._connection.transmit(list(command.to_bytes()))
-        except CardConnectionException:
-            raise CardError("card removed during reading") from None
-        return ResponseAPDU(bytes(data), (sw1 << 8) | sw2)
+        return ResponseAPDU.from_bytes(self.transmit_raw(command.to_bytes()))
 
     def transmit_raw(self, command: bytes) -> bytes:
         """Raw bytes in, response data ‖ SW1SW2 out (for relayed APDUs)."""

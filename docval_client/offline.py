@@ -15,7 +15,7 @@ from docval_server import passport as passport_json
 from emrtd import access, activeauth, chipauth, passiveauth, reader
 from emrtd.errors import EmrtdError, StatusWordError
 from emrtd.exchange import Exchange
-from emrtd.lds import dg14, dg15
+from emrtd.lds import dg14
 from emrtd.mrz import AccessKey
 from emrtd.truststore import TrustStore
 
@@ -69,11 +69,8 @@ def verify_locally(
             continue
         files[name] = data
         if name == "dg15":
-            public = dg15.parse(data).public_key
             try:
-                signature = yield from activeauth.internal_authenticate(
-                    challenge, sm, signature_length=activeauth.expected_length(public)
-                )
+                signature = yield from activeauth.authenticate_with_dg15(data, challenge, sm)
             except StatusWordError as exc:
                 errors.append(f"active authentication: {exc}")
     pa = passiveauth.verify(files, trust, now)

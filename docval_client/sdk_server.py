@@ -66,7 +66,7 @@ class Workflow:
     def start(self) -> None:
         if not self.lock.acquire():
             reason = CloseReason.EMRTD_PASSPORT_READER_ERROR.value
-            self._end(reason, None, "another validation is running on this machine", locked=False)
+            self._end(reason, None, "another validation is running on this machine")
             return
         opened: Deferred[tuple[Callable[[bytes], bytes], bytes, int | None]] = deferToThread(self._open)
         opened.addCallbacks(self._opened, self._open_failed)
@@ -135,14 +135,11 @@ class Workflow:
         error = self.driver.error if self.driver is not None else None
         self._end(reason, outcome.passport, error)
 
-    def _end(
-        self, reason: str, passport: dict[str, Any] | None, error: str | None = None, *, locked: bool = True
-    ) -> None:
+    def _end(self, reason: str, passport: dict[str, Any] | None, error: str | None = None) -> None:
         try:
             self.close_card()
         finally:
-            if locked:
-                self.lock.release()
+            self.lock.release()  # a no-op when it was never taken
         self.connection.workflow_ended(self, reason, passport, error)
 
 

@@ -30,7 +30,6 @@ from typing import Any
 from emrtd import access, activeauth, extended_length, reader, wire
 from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.errors import AccessKeyError, APDUError, EmrtdError, StatusWordError
-from emrtd.lds import dg15
 from emrtd.mrz import AccessKey
 from emrtd.sm import SecureMessaging
 from emrtd.wire import CloseReason
@@ -264,15 +263,9 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
                 continue
             files[name] = data
             if name == "dg15":
-                key = dg15.parse(data).public_key
                 try:
-                    signature = yield from run(
-                        activeauth.internal_authenticate(
-                            accept.active_authentication_challenge,
-                            sm,
-                            signature_length=activeauth.expected_length(key),
-                        )
-                    )
+                    challenge = accept.active_authentication_challenge
+                    signature = yield from run(activeauth.authenticate_with_dg15(data, challenge, sm))
                 except StatusWordError:
                     signature = None  # the chip refused AA: the server decides what that means
         for name, data in files.items():

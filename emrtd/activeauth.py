@@ -74,6 +74,13 @@ def internal_authenticate(
     return response.data
 
 
+def authenticate_with_dg15(dg15_data: bytes, challenge: bytes, sm: SecureMessaging | None) -> Exchange[bytes]:
+    """:func:`internal_authenticate` with Le sized for the key in the DG15 read from the chip."""
+    key = dg15.parse(dg15_data).public_key
+    signature: bytes = yield from internal_authenticate(challenge, sm, signature_length=expected_length(key))
+    return signature
+
+
 # -- RSA, ISO/IEC 9796-2 scheme 1 ---------------------------------------------------------
 
 
