@@ -13,7 +13,7 @@ from typing import Any
 
 from docval_server import passport as passport_json
 from emrtd import access, activeauth, chipauth, passiveauth, reader
-from emrtd.errors import EmrtdError, StatusWordError
+from emrtd.errors import EmrtdError, LDSError, StatusWordError
 from emrtd.exchange import Exchange
 from emrtd.lds import dg14
 from emrtd.mrz import AccessKey
@@ -71,7 +71,7 @@ def verify_locally(
         if name == "dg15":
             try:
                 signature = yield from activeauth.authenticate_with_dg15(data, challenge, sm)
-            except StatusWordError as exc:
+            except (StatusWordError, LDSError) as exc:  # refused, or an unusable DG15 key
                 errors.append(f"active authentication: {exc}")
     pa = passiveauth.verify(files, trust, now)
     aa: bool | None = None

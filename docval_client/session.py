@@ -29,7 +29,7 @@ from typing import Any
 
 from emrtd import access, activeauth, extended_length, reader, wire
 from emrtd.apdu import CommandAPDU, ResponseAPDU
-from emrtd.errors import AccessKeyError, APDUError, EmrtdError, StatusWordError
+from emrtd.errors import AccessKeyError, APDUError, EmrtdError, LDSError, StatusWordError
 from emrtd.mrz import AccessKey
 from emrtd.sm import SecureMessaging
 from emrtd.wire import CloseReason
@@ -266,8 +266,10 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
                 try:
                     challenge = accept.active_authentication_challenge
                     signature = yield from run(activeauth.authenticate_with_dg15(data, challenge, sm))
-                except StatusWordError:
-                    signature = None  # the chip refused AA: the server decides what that means
+                except (StatusWordError, LDSError):
+                    # the chip refused AA, or its DG15 key is unusable: the server decides what
+                    # a DG15 without signature means (AA FAILED)
+                    signature = None
         for name, data in files.items():
             if name != "dg14" or not handed_over:  # dg14 went with the handover already
                 yield ToServer(wire.FileMessage(name, data))

@@ -21,8 +21,12 @@ def trust() -> TrustStore:
     return TrustStore.from_der([test_pki.csca_ec.der, test_pki.csca_rsa.der], crls=test_pki.crls)
 
 
-def verify(trust: TrustStore, profile: str, *faults: str, key: object = None) -> dict[str, object]:
-    chip = VirtualChip(profiles.load(profile, faults))
+def verify(
+    trust: TrustStore, profile: str, *faults: str, key: object = None, files: dict[str, bytes] | None = None
+) -> dict[str, object]:
+    config = profiles.load(profile, faults)
+    config.files.update(files or {})
+    chip = VirtualChip(config)
 
     def transmit(command: CommandAPDU) -> ResponseAPDU:
         return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
@@ -66,3 +70,10 @@ def test_faults_offline(trust: TrustStore, fault: str, ca: str, aa: str, pa: boo
 def test_can_offline(trust: TrustStore) -> None:
     """A CAN opens a PACE chip offline too."""
     assert verify(trust, "utopia-pace", key=CANKey("123456"))["passiveAuthentication"] is True
+
+
+def test_unparsable_dg15_is_aa_failed_not_a_crash(trust: TrustStore) -> None:
+    """A DG15 whose key cannot be parsed gives AA FAILED with the reason, not an exception."""
+    result = verify(trust, "utopia", files={"dg15": bytes.fromhex("6F03300100")})
+    assert result["activeAuthenticationResult"] == "FAILED"
+    assert any(str(error).startswith("active authentication:") for error in result["errors"])  # type: ignore[attr-defined]

@@ -30,11 +30,14 @@ def pump(
     key: Any = None,
     *faults: str,
     trace: list[Any] | None = None,
+    chip_files: dict[str, bytes] | None = None,
     **options: Any,
 ) -> tuple[Outcome, list[Any]]:
     """Run client and server against each other; the result POST always succeeds. ``trace``
     collects what the client sent and its progress events; ``options`` override Options."""
-    chip = VirtualChip(profiles.load(profile, faults))
+    config = profiles.load(profile, faults)
+    config.files.update(chip_files or {})
+    chip = VirtualChip(config)
     trace = [] if trace is None else trace
     server = ServerSession(
         known_clients=lambda cid: cid == "desk",
@@ -171,3 +174,14 @@ def test_progress_reports_bytes_per_block(trust: TrustStore) -> None:
     size = dg2[-1].total
     assert len(dg2) == -(-size // 223) and dg2[-1].done == size
     assert [p.done for p in dg2] == sorted(p.done for p in dg2) and dg2[0].done == 223
+
+
+def test_unparsable_dg15_is_sent_unsigned(trust: TrustStore) -> None:
+    """A DG15 whose key cannot be parsed: no INTERNAL AUTHENTICATE, the session still ends with
+    RESULT, and the server reports AA FAILED (DG15 present, no signature)."""
+    trace: list[Any] = []
+    outcome, _posts = pump(trust, "utopia", trace=trace, chip_files={"dg15": bytes.fromhex("6F03300100")})
+    assert outcome.passport is not None and outcome.reason == ""
+    assert outcome.passport["activeAuthenticationResult"] == "FAILED"
+    finish = next(m for m in trace if isinstance(m, wire.Finish))
+    assert finish.active_authentication_signature is None
