@@ -43,7 +43,7 @@ def read_all(block: int, *, chip_extended: bool = True) -> tuple[int, int, int, 
     counts = {"apdus": 0, "bytes": 0}
 
     def transmit(command: CommandAPDU) -> ResponseAPDU:
-        raw = chip.transmit(command.to_bytes())
+        raw = chip.transmit_raw(command.to_bytes())
         counts["apdus"] += 1
         counts["bytes"] += len(raw)
         return ResponseAPDU.from_bytes(raw)
@@ -71,8 +71,7 @@ def main() -> None:
     size = len(chip_with_big_face().config.files["dg2"])
     print(f"DG2: {size} bytes; files read: {', '.join(FILES)}")
     detected = extended_length.block_size(
-        exchange.run(extended_length.detect(), lambda c: ResponseAPDU.from_bytes(
-            chip_with_big_face().transmit(c.to_bytes())))
+        exchange.run(extended_length.detect(), chip_with_big_face().transmit)
     )
     rows = [(223, True, "short APDUs (223-byte blocks)"), (1024, True, "extended, 1 KB blocks"),
             (4096, True, "extended, 4 KB blocks"), (detected, True, f"extended, detected ({detected})"),

@@ -59,8 +59,7 @@ def full_read() -> float:
     def once() -> None:
         chip = VirtualChip(config)
 
-        def transmit(command: CommandAPDU) -> ResponseAPDU:
-            return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+        transmit = chip.transmit
 
         exchange.run(reader.select_applet(), transmit)
         sm = exchange.run(bac.bac(config.mrz_key, os.urandom), transmit)  # type: ignore[arg-type]
@@ -89,8 +88,7 @@ def pace_run(agreement: str, mapping: str, param: int) -> float:
     def once() -> None:
         chip = VirtualChip(config)
 
-        def transmit(command: CommandAPDU) -> ResponseAPDU:
-            return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+        transmit = chip.transmit
 
         exchange.run(pace.pace(info, CANKey("123456"), os.urandom), transmit)
 

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from docval_server.session import ServerSession
-from emrtd import wire
+from emrtd.docval import wire
 from emrtd.sim import documents, pki, profiles
 from emrtd.sim.chip import VirtualChip
 from emrtd.truststore import TrustStore

@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from emrtd import mrz
+from emrtd.docval.reasons import CloseReason
+from emrtd.docval.verdict import validated
 from emrtd.errors import EmrtdError
-from emrtd.wire import CloseReason
 
 from .card import CardError, PcscCard, list_readers
 from .session import Options, Outcome, Progress, validation
-from .verdict import validated
 
 
 def _access_key(args: argparse.Namespace) -> mrz.AccessKey:
@@ -42,7 +42,7 @@ def _access_key(args: argparse.Namespace) -> mrz.AccessKey:
     raise EmrtdError("give --mrz, or --document-number with --birth and --expiry, or --can")
 
 
-def summary(passport: dict[str, Any]) -> list[str]:
+def summary(passport: dict[str, Any], notes: tuple[str, ...] = ()) -> list[str]:
     info = passport.get("mrzInfo") or {}
     details = passport.get("passiveAuthenticationDetails") or {}
 
@@ -63,6 +63,7 @@ def summary(passport: dict[str, Any]) -> list[str]:
         f"{passport.get('activeAuthenticationResult')}",
     ]
     lines += [f"  ! {error}" for error in passport.get("errors") or []]
+    lines += [f"  i {note}" for note in notes]
     lines.append("VALID" if validated(passport) else "NOT VALID")
     return lines
 
@@ -151,8 +152,8 @@ def _print_link(block: int, extended: bool, source: str) -> None:
     print(f"  {kind} APDUs, {block}-byte blocks ({source})", flush=True)
 
 
-def _report(passport: dict[str, Any], args: argparse.Namespace) -> int:
-    for line in summary(passport):
+def _report(passport: dict[str, Any], args: argparse.Namespace, notes: tuple[str, ...] = ()) -> int:
+    for line in summary(passport, notes):
         print(line)
     if args.json:
         Path(args.json).write_text(json.dumps(passport, indent=2))
@@ -228,7 +229,7 @@ def _read(args: argparse.Namespace) -> int:
         message = driver.error or reason or "the server closed without a result"
         print(f"error: {message}", file=sys.stderr)
         return 2  # no result: an error of the session, not a verdict on the document
-    return _report(outcome.passport, args)
+    return _report(outcome.passport, args, outcome.notes)
 
 
 def sdk(args: argparse.Namespace) -> int:

@@ -1,26 +1,40 @@
 """``docval-client read --offline``: read and verify a passport locally with :mod:`emrtd`, no
-server. Access control (PACE from EF.CardAccess, else BAC), SOD and every data group, Chip
-Authentication directly with the chip (confirmed by reading DG1 under the new keys), Active
-Authentication with a local random challenge, Passive Authentication against a local trust
-store; the result is the same ``passport`` object the server would post. Sans-I/O: an
-:mod:`emrtd.exchange` the CLI runs against the card."""
+server. Access control (PACE from EF.CardAccess, else BAC; PACE-CAM checked against
+EF.CardSecurity), SOD and every data group, Chip Authentication directly with the chip
+(confirmed by reading DG1 under the new keys), Active Authentication with a local random
+challenge, Passive Authentication against a local trust store. The verdicts come from the
+same :func:`emrtd.docval.verdict.verdicts` the server uses, and the result is the same
+``passport`` object it would post. Sans-I/O: an :mod:`emrtd.exchange` the CLI runs against
+the card."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from docval_server import passport as passport_json
 from emrtd import access, activeauth, chipauth, passiveauth, reader
+from emrtd.docval import result, verdict
 from emrtd.errors import EmrtdError, LDSError, StatusWordError
 from emrtd.exchange import Exchange
-from emrtd.lds import dg14
+from emrtd.interfaces import RandomSource
 from emrtd.mrz import AccessKey
 from emrtd.truststore import TrustStore
 
-RandomSource = Callable[[int], bytes]
 FILES = ("dg1", "dg2", "dg7", "dg11", "dg12", "dg15")
+
+
+def _cam_outcome(cam: access.CamCheck, trust: TrustStore, now: datetime) -> verdict.Outcome:
+    """PACE-CAM as the chip authentication of a document without CA in DG14: the chip proved
+    the key of EF.CardSecurity, which counts once EF.CardSecurity's own signature and DSC
+    chain verify (the key's authenticity comes from there, not from DG14)."""
+    if not cam.verified:
+        return verdict.failed(f"PACE-CAM: {cam.reason}")
+    if cam.card_security is None:
+        return verdict.failed("PACE-CAM: EF.CardSecurity was not read")
+    checked = passiveauth.verify_card_security(cam.card_security, trust, now)
+    if not checked.valid:
+        return verdict.failed(f"PACE-CAM: EF.CardSecurity does not verify: {'; '.join(checked.errors)}")
+    return verdict.Outcome(True, key_verified=True)
 
 
 def verify_locally(
@@ -33,33 +47,35 @@ def verify_locally(
     max_block: int | reader.BlockSize = reader.DEFAULT_MAX_BLOCK,
 ) -> Exchange[dict[str, Any]]:
     """Read everything, run CA, AA and PA here; return the DocVal ``passport`` object."""
-    errors: list[str] = []
     if not isinstance(max_block, reader.BlockSize):
         max_block = reader.BlockSize(max_block)  # one size for every read, falling back once
-    sm, _protocol = yield from access.open_document(key, random, max_block=max_block)
+    opened = yield from access.open_document(key, random, max_block=max_block)
+    sm = opened.sm
     files: dict[str, bytes] = {}
     for name in ("sod", "dg14"):
         data = yield from reader.read_optional(reader.file_by_name(name), sm, max_block=max_block)
         if data is not None:
             files[name] = data
-    ca: bool | None = None
-    if "dg14" in files:
+    chip = verdict.NOT_OFFERED
+    ca_plan = chipauth.plan_from_dg14(files["dg14"], random) if "dg14" in files else None
+    if isinstance(ca_plan, chipauth.CAPlan):
         try:
-            infos = dg14.parse(files["dg14"]).security_infos
-            info = infos.chip_authentication[0] if infos.chip_authentication else None
-            plan = chipauth.prepare(infos.chip_authentication_keys[0], random, info)
-            new = yield from chipauth.chip_authentication(plan, sm)
+            new = yield from chipauth.chip_authentication(ca_plan, sm)
             # only the genuine chip can answer under the new keys
             dg1 = yield from reader.read_optional(reader.DATA_GROUPS[1], new, max_block=max_block)
             if dg1 is not None:
                 files["dg1"] = dg1
-            sm, ca = new, True
+            sm, chip = new, verdict.PASSED
         except EmrtdError as exc:
-            errors.append(f"chip authentication: {exc}")
-            ca = False
+            chip = verdict.failed(str(exc))
             # the chip dropped its channel: open it again
-            sm, _protocol = yield from access.open_document(key, random, max_block=max_block)
+            sm = (yield from access.open_document(key, random, max_block=max_block)).sm
+    elif isinstance(ca_plan, chipauth.NoChipAuthentication) and ca_plan.offered:
+        chip = verdict.failed(ca_plan.reason)
+    if chip.passed is None and opened.cam is not None:
+        chip = _cam_outcome(opened.cam, trust, now)
     signature = None
+    aa_error: str | None = None
     challenge = random(8)
     for name in FILES:
         if name in files:
@@ -72,17 +88,15 @@ def verify_locally(
             try:
                 signature = yield from activeauth.authenticate_with_dg15(data, challenge, sm)
             except (StatusWordError, LDSError) as exc:  # refused, or an unusable DG15 key
-                errors.append(f"active authentication: {exc}")
+                aa_error = str(exc)
     pa = passiveauth.verify(files, trust, now)
-    aa: bool | None = None
+    active = verdict.NOT_OFFERED
     if "dg15" in files:
-        aa = False
+        active = verdict.failed(aa_error or "the chip gave no signature")
         if signature is not None:
             try:
                 activeauth.verify_files(files, challenge, signature)
-                aa = True
+                active = verdict.PASSED
             except EmrtdError as exc:
-                errors.append(f"active authentication: {exc}")
-    chip = passiveauth.trusted_verdict(pa, 14, ca)
-    active = passiveauth.trusted_verdict(pa, 15, aa)
-    return passport_json.build(validation_id, files, pa, chip, active, errors)
+                active = verdict.failed(str(exc))
+    return result.build(validation_id, files, pa, verdict.verdicts(pa, chip, active))

@@ -13,9 +13,9 @@ from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
-from emrtd import wire
+from emrtd.docval import wire
+from emrtd.docval.reasons import CloseReason
 from emrtd.errors import EmrtdError
-from emrtd.wire import CloseReason
 
 from .session import Closed, FromServer, NeedAccessKey, Outcome, Progress, ToChip, ToServer
 

@@ -30,7 +30,7 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from emrtd.wire import CloseReason
+from emrtd.docval.reasons import CloseReason
 
 from . import busy, card
 from .protocol import Driver, connect

@@ -38,13 +38,13 @@ from enum import Enum
 from typing import Any
 
 from emrtd import mrz
+from emrtd.docval.reasons import CloseReason
+from emrtd.docval.verdict import validated
 from emrtd.errors import EmrtdError
 from emrtd.mrz import AccessKey
-from emrtd.wire import CloseReason
 
 from .card import ReaderInfo
 from .session import OPTIONAL_FILES
-from .verdict import validated
 
 API_LEVELS = (1,)
 MAX_COMMAND = 16 * 1024

@@ -23,18 +23,19 @@ a card that stops answering with ``NFC_CHIP_COMMUNICATION_FAILED``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-from emrtd import access, activeauth, extended_length, reader, wire
+from emrtd import access, activeauth, exchange, extended_length, reader
 from emrtd.apdu import CommandAPDU, ResponseAPDU
+from emrtd.docval import wire
+from emrtd.docval.reasons import CloseReason
 from emrtd.errors import AccessKeyError, APDUError, EmrtdError, LDSError, StatusWordError
+from emrtd.interfaces import RandomSource
 from emrtd.mrz import AccessKey
 from emrtd.sm import SecureMessaging
-from emrtd.wire import CloseReason
 
-RandomSource = Callable[[int], bytes]
 AFTER_HANDOVER = ("dg15", "dg1", "dg2", "dg7", "dg11", "dg12")
 #: Data groups a user may decline (the SDK's optional access rights); the rest are required.
 OPTIONAL_FILES = frozenset({"dg2", "dg7", "dg11", "dg12"})
@@ -90,6 +91,8 @@ class Outcome:
     block: int = reader.DEFAULT_MAX_BLOCK
     extended_length: bool = False
     length_source: str = ""
+    #: The client's own findings, shown beside the server's result (e.g. PACE-CAM).
+    notes: tuple[str, ...] = ()
 
 
 Request = ToChip | ToServer | FromServer | Progress | NeedAccessKey
@@ -138,19 +141,17 @@ def link_block(options: Options) -> Generator[Request, Any, extended_length.Link
     return link
 
 
-def _plain(exchange: Generator[CommandAPDU, ResponseAPDU, Any]) -> Generator[Request, Any, Any]:
+def _plain(exchange_: Generator[CommandAPDU, ResponseAPDU, Any]) -> Generator[Request, Any, Any]:
     """Drive an emrtd exchange over the chip, outside any session bookkeeping."""
-    try:
-        command = next(exchange)
-        while True:
-            raw = yield ToChip(command.to_bytes())
-            try:
-                response = ResponseAPDU.from_bytes(raw)
-            except APDUError:
-                response = ResponseAPDU(b"", 0x6F00)
-            command = exchange.send(response)
-    except StopIteration as done:
-        return done.value
+
+    def step(command: CommandAPDU) -> Generator[Request, Any, ResponseAPDU]:
+        raw = yield ToChip(command.to_bytes())
+        try:
+            return ResponseAPDU.from_bytes(raw)
+        except APDUError:
+            return ResponseAPDU(b"", 0x6F00)
+
+    return (yield from exchange.drive(exchange_, step))
 
 
 def validation(options: Options) -> Generator[Request, Any, Outcome]:
@@ -159,6 +160,8 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
     pending: list[Progress] = []  # file progress from emrtd's callbacks, yielded between APDUs
 
     def chip(command: CommandAPDU) -> Generator[Request, Any, ResponseAPDU]:
+        while pending:  # file progress reported while the exchange handled the last answer
+            yield pending.pop(0)
         raw = yield ToChip(command.to_bytes())
         counters["apdus"] += 1
         counters["bytes"] += len(raw)
@@ -167,19 +170,12 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
         except APDUError:
             raise _Abort(CloseReason.NFC_CHIP_COMMUNICATION_FAILED) from None
 
-    def run(exchange: Generator[CommandAPDU, ResponseAPDU, Any]) -> Generator[Request, Any, Any]:
+    def run(exchange_: Generator[CommandAPDU, ResponseAPDU, Any]) -> Generator[Request, Any, Any]:
         """Drive an emrtd exchange over the chip."""
-        try:
-            command = next(exchange)
-            while True:
-                response = yield from chip(command)
-                while pending:
-                    yield pending.pop(0)
-                command = exchange.send(response)
-        except StopIteration as done:
-            while pending:
-                yield pending.pop(0)
-            return done.value
+        value = yield from exchange.drive(exchange_, chip)
+        while pending:
+            yield pending.pop(0)
+        return value
 
     def read(name: str, sm: SecureMessaging) -> Generator[Request, Any, bytes | None]:
         """A whole file with per-block progress, or None when the chip does not have it."""
@@ -203,10 +199,13 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
     link = yield from link_block(options)
     blocks, extended = link.blocks, link.extended
 
+    notes: list[str] = []
+
     def outcome(reason: CloseReason | str, passport: dict[str, Any] | None = None) -> Outcome:
         return Outcome(
             reason, passport, counters["apdus"], counters["bytes"], blocks.size,
             extended and not blocks.fell_back, link.source + (", fell back" if blocks.fell_back else ""),
+            tuple(notes),
         )
 
     passport: dict[str, Any] | None = None
@@ -223,7 +222,11 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
         accept = yield from receive()
         if not isinstance(accept, wire.Accept):
             raise _Abort(CloseReason.PROTOCOL_ERROR)
-        sm = yield from _access_control(options, run, blocks)
+        opened = yield from _access_control(options, run, blocks)
+        sm = opened.sm
+        note = cam_note(opened.cam)
+        if note:
+            notes.append(note)
         files: dict[str, bytes] = {}
         for name in ("sod", "dg14"):
             data = yield from read(name, sm)
@@ -253,7 +256,7 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
             if message.check_result == "SUCCESS":
                 sm = message.secure_messaging_info.to_secure_messaging()
             else:  # the chip dropped its channel: start again from access control
-                sm = yield from _access_control(options, run, blocks)
+                sm = (yield from _access_control(options, run, blocks)).sm
         signature = None
         for name in AFTER_HANDOVER:
             if name in server_files or (name in OPTIONAL_FILES and name not in options.optional_files):
@@ -292,14 +295,25 @@ class _ServerClosed(Exception):
         self.code, self.reason = code, reason
 
 
+def cam_note(cam: access.CamCheck | None) -> str | None:
+    """What the client says of PACE-CAM when it used it: information only (it cannot check
+    EF.CardSecurity's signature without a trust store); the server's Chip Authentication
+    stays the authority, and the server's RESULT is passed on unchanged."""
+    if cam is None:
+        return None
+    if cam.verified:
+        return "PACE-CAM: the chip's authentication data match EF.CardSecurity's key (information)"
+    return f"PACE-CAM: the chip's authentication data did not verify: {cam.reason} (information)"
+
+
 def _access_control(
     options: Options, run: Any, blocks: reader.BlockSize
-) -> Generator[Request, Any, SecureMessaging]:
+) -> Generator[Request, Any, access.Opened]:
     """PACE when EF.CardAccess offers it, else BAC (MRZ only); then the LDS1 applet. A refused
     key closes the session, or (``retry_access_key``) asks for another one."""
     while True:
         try:
-            opened: tuple[SecureMessaging, str] = yield from run(
+            opened: access.Opened = yield from run(
                 access.open_document(options.access_key, options.random, max_block=blocks)
             )
             break
@@ -312,6 +326,5 @@ def _access_control(
         if key is None:
             raise _Abort(CloseReason.CANCELLED_BY_USER)
         options.access_key = key
-    sm, protocol = opened
-    yield Progress(protocol)
-    return sm
+    yield Progress(opened.protocol)
+    return opened

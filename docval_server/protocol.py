@@ -20,9 +20,9 @@ from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
-from emrtd import wire
+from emrtd.docval import wire
+from emrtd.docval.reasons import CloseReason
 from emrtd.truststore import TrustStore
-from emrtd.wire import CloseReason
 
 from ._types import Clock
 from .config import Config

@@ -31,19 +31,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from emrtd import activeauth, chipauth, passiveauth, reader, wire
+from emrtd import activeauth, chipauth, passiveauth, reader
 from emrtd.apdu import ResponseAPDU
-from emrtd.errors import APDUError, EmrtdError, WireFormatError
+from emrtd.docval import result, verdict, wire
+from emrtd.docval.reasons import CloseReason
+from emrtd.docval.verdict import CheckResult
+from emrtd.docval.wire import WireFormatError
+from emrtd.errors import APDUError, EmrtdError
 from emrtd.exchange import Exchange
-from emrtd.lds import dg14
+from emrtd.interfaces import RandomSource
 from emrtd.lds.base import check_size
 from emrtd.sm import SecureMessaging
 from emrtd.truststore import TrustStore
-from emrtd.wire import CheckResult, CloseReason
 
-from . import passport
-
-RandomSource = Callable[[int], bytes]
 FILE_NAMES = frozenset({"sod", *(f"dg{n}" for n in range(1, 17))})
 
 
@@ -129,7 +129,8 @@ class ServerSession:
         self._challenge = b""
         self._files: dict[str, bytes] = {}
         self._server_files: set[str] = set()
-        self._ca_result: CheckResult | None = None
+        self._ca_result: CheckResult | None = None  # what CA_HANDBACK said, once sent
+        self._chip = verdict.NOT_OFFERED
         self._relay: Exchange[Any] | None = None
         self._relay_sm: SecureMessaging | None = None
         self._errors: list[str] = []
@@ -150,9 +151,9 @@ class ServerSession:
         try:
             message = wire.parse_text(data, sender="client")
         except WireFormatError as exc:
-            if self.state is State.AWAIT_START and exc.reason == wire.PROTOCOL_ERROR:
+            if self.state is State.AWAIT_START and exc.reason is CloseReason.PROTOCOL_ERROR:
                 return self._close(CloseReason.INVALID_START_MESSAGE)
-            return self._close(CloseReason.from_reason(exc.reason))
+            return self._close(exc.reason)
         if isinstance(message, wire.Monitoring):
             if self._start is not None and self._start.enable_diagnostics:
                 return [Log("info", f"MONITORING: {message.message}")]
@@ -246,17 +247,12 @@ class ServerSession:
         sm = handover.secure_messaging_info.to_secure_messaging()
         transceive = handover.max_transceive_length_for_secure_messaging
         block = min(handover.max_block_size, 223 if transceive <= 256 else max(transceive - 64, 223))
-        try:
-            infos = dg14.parse(self._files["dg14"]).security_infos
-            keys = infos.chip_authentication_keys
-            if not keys:
-                raise EmrtdError("DG14 holds no chip authentication key")
-            info = next((i for i in infos.chip_authentication if i.key_id in (None, keys[0].key_id)), None)
-            plan = chipauth.prepare(keys[0], self._random, info)
-        except EmrtdError as exc:
-            self._errors.append(f"chip authentication: {exc}")
-            self._ca_result = "FAILED"
-            return [Send(wire.CaHandback("FAILED", handover.secure_messaging_info))]
+        plan = chipauth.plan_from_dg14(self._files["dg14"], self._random)
+        if isinstance(plan, chipauth.NoChipAuthentication):
+            # Nothing was sent to the chip: its channel is the client's, unchanged.
+            self._chip = verdict.failed(plan.reason) if plan.offered else verdict.not_offered(plan.reason)
+            self._ca_result = "FAILED" if plan.offered else "UNAVAILABLE"
+            return [Send(wire.CaHandback(self._ca_result, handover.secure_messaging_info))]
         self._relay = self._chip_authentication(plan, sm, block)
         self._relay_sm = sm
         self.state = State.RELAYING
@@ -283,7 +279,7 @@ class ServerSession:
         except StopIteration as done:
             return self._handback(dg1=done.value)
         except EmrtdError as exc:
-            self._errors.append(f"chip authentication: {exc}")
+            self._chip = verdict.failed(str(exc))
             return self._handback(dg1=None)
         return [SetTimer("apdu", self.limits.apdu_timeout), Send(wire.ApduMessage(command.to_bytes()))]
 
@@ -300,8 +296,11 @@ class ServerSession:
                 dg1 = None
         if dg1 is None:
             self._ca_result = "FAILED"
+            if self._chip.passed is not False:
+                self._chip = verdict.failed("DG1 could not be read under the new keys")
         else:
             self._ca_result = "SUCCESS"
+            self._chip = verdict.PASSED
             self._files["dg1"] = dg1
             self._server_files.add("dg1")
             effects.append(Send(wire.FileMessage("dg1", dg1)))
@@ -313,14 +312,12 @@ class ServerSession:
         self._send_result = finish.send_result
         try:
             pa = passiveauth.verify(self._files, self._trust, self._now())
-            chip = self._chip_verdict(pa)
-            active = self._active_verdict(pa, finish.active_authentication_signature)
-            self._result = passport.build(
+            verdicts = verdict.verdicts(pa, self._chip_outcome(), self._active_outcome(finish))
+            self._result = result.build(
                 self._start.validation_id,
                 self._files,
                 pa,
-                chip,
-                active,
+                verdicts,
                 self._errors,
                 include_files=self.limits.include_files,
             )
@@ -332,34 +329,24 @@ class ServerSession:
         self._files.clear()
         return [PostResult(self._start.client_id, self._result)]
 
-    def _chip_verdict(self, pa: passiveauth.PassiveAuthenticationResult) -> CheckResult:
+    def _chip_outcome(self) -> verdict.Outcome:
         if "dg14" not in self._files:
-            return "UNAVAILABLE"
+            return verdict.NOT_OFFERED
         if self._ca_result is None:
-            self._errors.append("chip authentication: DG14 present but the client did not hand over")
-            return "FAILED"
-        outcome = self._ca_result == "SUCCESS"
-        if outcome and not pa.verified(14):
-            self._errors.append("chip authentication: DG14 is not verified by Passive Authentication")
-        return passiveauth.trusted_verdict(pa, 14, outcome)
+            return verdict.failed("DG14 present but the client did not hand over")
+        return self._chip
 
-    def _active_verdict(
-        self, pa: passiveauth.PassiveAuthenticationResult, signature: bytes | None
-    ) -> CheckResult:
+    def _active_outcome(self, finish: wire.Finish) -> verdict.Outcome:
         if "dg15" not in self._files:
-            return "UNAVAILABLE"
+            return verdict.NOT_OFFERED
+        signature = finish.active_authentication_signature
         if signature is None:
-            self._errors.append("active authentication: DG15 present but no signature")
-            return "FAILED"
+            return verdict.failed("DG15 present but no signature")
         try:
             activeauth.verify_files(self._files, self._challenge, signature)
-            outcome = True
         except EmrtdError as exc:
-            self._errors.append(f"active authentication: {exc}")
-            outcome = False
-        if outcome and not pa.verified(15):
-            self._errors.append("active authentication: DG15 is not verified by Passive Authentication")
-        return passiveauth.trusted_verdict(pa, 15, outcome)
+            return verdict.failed(str(exc))
+        return verdict.PASSED
 
     # -- closing ----------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ Both sides live here (the virtual chip signs with :func:`sign_rsa` / :func:`sign
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -25,10 +25,9 @@ from . import pubkey, signatures
 from .apdu import CommandAPDU
 from .errors import AuthenticationError, UnsupportedAlgorithmError, VerificationError
 from .exchange import Exchange, transmit
+from .interfaces import RandomSource
 from .lds import dg14, dg15
 from .sm import SecureMessaging
-
-RandomSource = Callable[[int], bytes]
 
 # ISO/IEC 10118-3 hash-function identifiers used in the ``hash-id ‖ CC`` trailer.
 HASH_IDS = {"sha1": 0x33, "sha256": 0x34, "sha512": 0x35, "sha384": 0x36, "sha224": 0x38}

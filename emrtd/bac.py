@@ -6,16 +6,13 @@ be replayed byte for byte.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from . import crypto
 from .apdu import CommandAPDU
 from .errors import AuthenticationError
 from .exchange import Exchange
+from .interfaces import RandomSource
 from .mrz import MRZKey
 from .sm import SecureMessaging
-
-RandomSource = Callable[[int], bytes]
 
 GET_CHALLENGE = CommandAPDU(0x00, 0x84, 0x00, 0x00, ne=8)
 

@@ -9,27 +9,28 @@ keys from the static-ephemeral Diffie-Hellman secret; the SSC restarts at zero. 
 * any cipher: MSE:Set AT ``0C 22 41 A4`` with ``80`` CA OID and ``84`` key id, then
   GENERAL AUTHENTICATE ``0C 86 00 00`` with ``7C {80 ephemeral public key}``.
 
-None of the commands depends on a chip response, so :func:`prepare` produces them all with
-the keys that will follow: a server relaying APDUs through a client can send them in one
-go (docval_server pipelines them). Success is proven only by reading a file under the new
-keys, which the caller does.
+:func:`plan` chooses the key and protocol from the SecurityInfos of DG14 (or EF.CardSecurity)
+and returns either a :class:`CAPlan` or a typed :class:`NoChipAuthentication` saying why CA
+cannot run. None of the commands depends on a chip response, so :func:`prepare` produces
+them all with the keys that will follow. Success is proven only by reading a file under the
+new keys, which the caller does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import crypto, dhgroups, ecmath, tlv
 from .apdu import CommandAPDU
-from .errors import AuthenticationError, UnsupportedAlgorithmError
+from .errors import AuthenticationError, EmrtdError, UnsupportedAlgorithmError
 from .exchange import Exchange, transmit
-from .lds.securityinfos import ID_CA, ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo
+from .interfaces import RandomSource
+from .lds import dg14
+from .lds.securityinfos import ID_CA, ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo, SecurityInfos
 from .pace import DHDomain, Domain, ECDomain, oid_bytes
 from .pubkey import DHPublicKey, ECPublicKey, PublicKey
 from .sm import SecureMessaging
 
-RandomSource = Callable[[int], bytes]
 STEP = "Chip Authentication"
 
 
@@ -118,6 +119,54 @@ def prepare(
     secret = group.secret(private, encode_public(key_info.public_key), STEP)
     key_id = key_info.key_id if key_info.key_id is not None else info.key_id
     return CAPlan(info, commands(info, public, key_id, use_kat=use_kat), public, session(info, secret))
+
+
+@dataclass(frozen=True)
+class NoChipAuthentication:
+    """Why Chip Authentication cannot run. ``offered`` is False when the document declares
+    no CA key at all (the verdict is UNAVAILABLE), True when it declares one that cannot be
+    used: malformed, an unsupported group, or an info that contradicts the key (FAILED)."""
+
+    reason: str
+    offered: bool
+
+
+def _info_for(key: ChipAuthenticationPublicKeyInfo, infos: SecurityInfos) -> ChipAuthenticationInfo | None:
+    """The ChipAuthenticationInfo that goes with ``key``: same key agreement and, where both
+    name one, the same key id (9303-11 §9.2.5)."""
+    for info in infos.chip_authentication:
+        if info.key_agreement != key.key_agreement:
+            continue
+        if info.key_id is None or key.key_id is None or info.key_id == key.key_id:
+            return info
+    return None
+
+
+def plan(
+    infos: SecurityInfos, random: RandomSource, *, use_kat: bool | None = None
+) -> CAPlan | NoChipAuthentication:
+    """The CA plan for the first usable key of ``infos`` (DG14's or EF.CardSecurity's), or
+    why there is none. Never raises for a document's content."""
+    keys = infos.chip_authentication_keys
+    if not keys:
+        return NoChipAuthentication("the document holds no chip authentication key", offered=False)
+    problems = []
+    for key in keys:
+        try:
+            return prepare(key, random, _info_for(key, infos), use_kat=use_kat)
+        except EmrtdError as exc:
+            problems.append(exc.message)
+    return NoChipAuthentication(f"no usable chip authentication key ({'; '.join(problems)})", offered=True)
+
+
+def plan_from_dg14(raw_dg14: bytes, random: RandomSource) -> CAPlan | NoChipAuthentication:
+    """:func:`plan` for DG14 as read from the chip; an unparsable DG14 is a key that cannot
+    be used (``offered``)."""
+    try:
+        infos = dg14.parse(raw_dg14).security_infos
+    except EmrtdError as exc:
+        return NoChipAuthentication(f"DG14 cannot be parsed: {exc}", offered=True)
+    return plan(infos, random)
 
 
 def chip_authentication(plan: CAPlan, sm: SecureMessaging) -> Exchange[SecureMessaging]:

@@ -68,11 +68,3 @@ class VerificationError(EmrtdError):
 
 class TrustStoreError(EmrtdError):
     """A trust store file cannot be loaded: unreadable, malformed, or its signature fails."""
-
-
-class WireFormatError(EmrtdError, ValueError):
-    """A DocVal v2 message is malformed; ``reason`` is the close reason the spec assigns."""
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        self.reason = reason
-        super().__init__(message, step=reason)

@@ -3,15 +3,16 @@
 A protocol step is a generator that *yields* :class:`~emrtd.apdu.CommandAPDU` objects and is
 *sent* the card's :class:`~emrtd.apdu.ResponseAPDU` for each; its return value is the step's
 result. Steps compose with ``yield from``; no step ever does I/O. A driver owns the card:
-:func:`run` drives one synchronously against any ``transmit`` callable (a scripted card in
-tests, the virtual chip in process); the client's Twisted adapter drives the same generators
-asynchronously.
+:func:`run` drives one synchronously against any ``transmit`` callable (``card.transmit`` of
+any :class:`~emrtd.interfaces.Card`: a scripted card, the virtual chip, a PC/SC reader);
+:func:`drive` runs one inside another generator whose own driver reaches the card (the
+DocVal client session, driven by its Twisted adapter).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .apdu import CommandAPDU, ResponseAPDU
 from .sm import SecureMessaging
@@ -36,5 +37,19 @@ def run(exchange: Exchange[T], transmit_fn: Callable[[CommandAPDU], ResponseAPDU
         command = next(exchange)
         while True:
             command = exchange.send(transmit_fn(command))
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+def drive(
+    exchange: Exchange[T], step: Callable[[CommandAPDU], Generator[Any, Any, ResponseAPDU]]
+) -> Generator[Any, Any, T]:
+    """Run ``exchange`` inside another generator: each command goes through the sub-generator
+    ``step(command)``, which yields whatever its driver needs and returns the response."""
+    try:
+        command = next(exchange)
+        while True:
+            response = yield from step(command)
+            command = exchange.send(response)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]

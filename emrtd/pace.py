@@ -18,7 +18,6 @@ that a worked example's private keys can be replayed as the random bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from asn1crypto import core
@@ -29,11 +28,10 @@ from . import crypto, curves, dhgroups, ecmath, tlv
 from .apdu import CommandAPDU, ResponseAPDU
 from .errors import AuthenticationError, CryptoError, TLVError, UnsupportedAlgorithmError
 from .exchange import Exchange
+from .interfaces import RandomSource
 from .lds.securityinfos import ID_PACE, PACEInfo
 from .mrz import AccessKey
 from .sm import SecureMessaging
-
-RandomSource = Callable[[int], bytes]
 
 NONCE_LENGTH = 16  # bytes of s; 9303 leaves the length to the chip, 16 is what chips use
 

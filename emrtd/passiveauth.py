@@ -1,7 +1,7 @@
 """Passive Authentication (ICAO 9303-11 §5.1): is the data on the chip what the issuer signed?
 
-Checks, each reported on its own (the ``passiveAuthenticationDetails`` object of the DocVal
-result, see ``interop-notes.md``):
+Checks, each reported on its own (:meth:`PassiveAuthenticationResult.details` gives them in
+the shape of the DocVal result's ``passiveAuthenticationDetails``):
 
 1. **SOD signature**: EF.SOD parses (size-capped), its single signer info has a content-type
    attribute equal to the eContentType, a messageDigest equal to the hash of the
@@ -35,7 +35,6 @@ from .lds import cardsecurity, com, dg1, sod
 from .lds.securityinfos import SecurityInfos
 from .reader import DG_TAGS
 from .truststore import TrustedCertificate, TrustStore, describe, valid_at
-from .wire import CheckResult
 
 
 @dataclass(frozen=True)
@@ -217,15 +216,6 @@ def _check_hashes(
         except EmrtdError as exc:
             errors.append(f"hash: EF.COM: {exc}")
     return tuple(sorted(checked)), tuple(sorted(valid))
-
-
-def trusted_verdict(pa: PassiveAuthenticationResult, data_group: int, outcome: bool | None) -> CheckResult:
-    """CA (DG14) or AA (DG15) result with the trust order applied: ``SUCCESS`` only when the
-    protocol succeeded *and* PA proved the group holding its key; ``UNAVAILABLE`` when the
-    protocol could not run; otherwise ``FAILED`` (a clone can carry its own keys)."""
-    if outcome is None:
-        return "UNAVAILABLE"
-    return "SUCCESS" if outcome and pa.verified(data_group) else "FAILED"
 
 
 @dataclass(frozen=True)

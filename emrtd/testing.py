@@ -15,8 +15,8 @@ class ScriptMismatch(AssertionError):
 class ScriptedCard:
     """A card that answers a fixed script of (expected command, response) pairs, in hex.
 
-    ``transmit`` checks each command byte for byte against the script; ``done`` tells
-    whether every step was used.
+    A :class:`~emrtd.interfaces.Card`: ``transmit`` (and ``transmit_raw``) check each command
+    byte for byte against the script; ``done`` tells whether every step was used.
     """
 
     def __init__(self, script: Iterable[tuple[str, str]]) -> None:
@@ -28,7 +28,9 @@ class ScriptedCard:
         self.sent: list[bytes] = []
 
     def transmit(self, command: CommandAPDU) -> ResponseAPDU:
-        raw = command.to_bytes()
+        return ResponseAPDU.from_bytes(self.transmit_raw(command.to_bytes()))
+
+    def transmit_raw(self, raw: bytes) -> bytes:
         self.sent.append(raw)
         if self._position >= len(self._script):
             raise ScriptMismatch(f"unscripted command {raw.hex().upper()}")
@@ -38,7 +40,7 @@ class ScriptedCard:
                 f"step {self._position}: expected {expected.hex().upper()}, got {raw.hex().upper()}"
             )
         self._position += 1
-        return ResponseAPDU.from_bytes(response)
+        return response
 
     @property
     def done(self) -> bool:

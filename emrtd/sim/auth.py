@@ -12,7 +12,6 @@ commands out of order, ``6300`` wrong authentication token (a wrong PACE passwor
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -20,11 +19,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from .. import activeauth, chipauth, crypto, pace, tlv
 from ..apdu import CommandAPDU, ResponseAPDU
 from ..errors import AuthenticationError, CryptoError, TLVError
+from ..interfaces import RandomSource
 from ..lds.securityinfos import ChipAuthenticationInfo, PACEInfo
 from ..mrz import CANKey, MRZKey
 from ..sm import SecureMessaging
-
-RandomSource = Callable[[int], bytes]
 
 
 def _sw(sw: int) -> ResponseAPDU:

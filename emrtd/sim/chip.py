@@ -1,6 +1,7 @@
 """A virtual eMRTD chip: ISO 7816-4 file system, BAC, PACE, CA, AA and enforced secure messaging.
 
-It answers :class:`~emrtd.apdu.CommandAPDU` objects (or raw bytes) as a strict passport would:
+It is a :class:`~emrtd.interfaces.Card`: ``transmit`` answers :class:`~emrtd.apdu.CommandAPDU`
+objects, ``transmit_raw`` raw bytes, as a strict passport would:
 
 * the MF holds EF.CardAccess and EF.ATR/INFO (readable in the clear); the LDS1 application
   (AID A0000002471001) holds EF.COM, EF.SOD and DG1-DG16, readable only under secure
@@ -25,19 +26,17 @@ Randomness is passed in, so the chip side of 9303-11 Appendix D replays byte for
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import bac, tlv
 from ..apdu import CommandAPDU, ResponseAPDU
 from ..errors import APDUError, SecureMessagingError, TLVError
+from ..interfaces import RandomSource
 from ..mrz import MRZKey
 from ..reader import DATA_GROUPS, EF, EF_ATR_INFO, EF_CARD_ACCESS, EF_CARD_SECURITY, EF_COM, EF_SOD, LDS1_AID
 from ..sm import SecureMessaging
 from . import auth
 from .auth import AuthKeys
-
-RandomSource = Callable[[int], bytes]
 
 SW_OK = 0x9000
 
@@ -87,7 +86,7 @@ class _State:
 
 
 class VirtualChip:
-    """A contactless eMRTD chip in memory. ``transmit`` takes and returns raw APDU bytes."""
+    """A contactless eMRTD chip in memory: a :class:`~emrtd.interfaces.Card`."""
 
     def __init__(self, config: ChipConfig, random: RandomSource = os.urandom) -> None:
         self.config = config
@@ -102,7 +101,12 @@ class VirtualChip:
         self.state = _State(log=self.state.log)
         return self.config.atr
 
-    def transmit(self, raw: bytes) -> bytes:
+    def transmit(self, command: CommandAPDU) -> ResponseAPDU:
+        """Answer one command."""
+        return ResponseAPDU.from_bytes(self.transmit_raw(command.to_bytes()))
+
+    def transmit_raw(self, raw: bytes) -> bytes:
+        """Answer one encoded command (an undecodable one gets ``6700``)."""
         try:
             command = CommandAPDU.from_bytes(raw)
         except APDUError:

@@ -46,4 +46,4 @@ class VpcdSession:
             elif code == GET_ATR:
                 return self.chip.config.atr
             return None
-        return self.chip.transmit(payload)
+        return self.chip.transmit_raw(payload)

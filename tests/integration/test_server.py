@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from emrtd import access, activeauth, exchange, reader, wire
-from emrtd.apdu import CommandAPDU, ResponseAPDU
+from emrtd import access, activeauth, exchange, reader
+from emrtd.docval import wire
 from emrtd.lds import dg15
 from emrtd.sim import documents, profiles
 from emrtd.sim.chip import VirtualChip
@@ -253,8 +253,7 @@ async def converse(
 
     chip = VirtualChip(profiles.load(profile))
 
-    def transmit(command: CommandAPDU) -> ResponseAPDU:
-        return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+    transmit = chip.transmit
 
     send(wire.Start(validation_id, client_id, "desktop", True, False))
     accept = await next_message()
@@ -264,7 +263,7 @@ async def converse(
         return received
     key = chip.config.mrz_key
     assert key is not None
-    sm, _protocol = exchange.run(access.open_document(key, os.urandom), transmit)
+    sm = exchange.run(access.open_document(key, os.urandom), transmit).sm
     files = {
         name: exchange.run(reader.read_file(reader.file_by_name(name), sm), transmit)
         for name in ("sod", "dg14")
@@ -275,7 +274,7 @@ async def converse(
     while True:
         message = await next_message()
         if isinstance(message, wire.ApduMessage):
-            send(wire.ApduMessage(chip.transmit(message.data)))
+            send(wire.ApduMessage(chip.transmit_raw(message.data)))
         elif isinstance(message, wire.CaHandback):
             sm = message.secure_messaging_info.to_secure_messaging()
             break

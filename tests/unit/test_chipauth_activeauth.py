@@ -76,11 +76,6 @@ def test_gmrtd_recorded_ca_session_byte_for_byte() -> None:
 
 def test_ca_refusal_is_an_authentication_error() -> None:
     """A chip that refuses MSE:Set AT for CA gives AuthenticationError, not a traceback."""
-    chip = VirtualChip(profiles.load("utopia"))
-
-    def transmit(command: CommandAPDU) -> ResponseAPDU:
-        return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
-
     infos = dg14.parse(profiles.passport("utopia").files["dg14"]).security_infos
     plan = chipauth.prepare(infos.chip_authentication_keys[0], os.urandom, infos.chip_authentication[0])
     with pytest.raises(AuthenticationError, match="refused CA with 6982"):
@@ -215,7 +210,7 @@ def test_pace_with_a_wrong_chip_token() -> None:
     chip = VirtualChip(config)
 
     def transmit(command: CommandAPDU) -> ResponseAPDU:
-        response = ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+        response = chip.transmit(command)
         if command.cla == 0x00 and command.ins == 0x86 and response.data[:4] == b"\x7c\x0a\x86\x08":
             return ResponseAPDU(response.data[:-1] + bytes([response.data[-1] ^ 1]), response.sw)
         return response

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from emrtd import ecmath, exchange, pace
-from emrtd.apdu import CommandAPDU, ResponseAPDU
+from emrtd.apdu import CommandAPDU
 from emrtd.errors import AccessKeyError, CryptoError, UnsupportedAlgorithmError
 from emrtd.lds.dg14 import parse_card_access
 from emrtd.lds.securityinfos import PACEInfo
@@ -35,8 +35,7 @@ def g1_info() -> PACEInfo:
 
 
 def link(chip: VirtualChip):  # type: ignore[no-untyped-def]
-    def transmit(command: CommandAPDU) -> ResponseAPDU:
-        return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+    transmit = chip.transmit
 
     return transmit
 
@@ -93,7 +92,7 @@ def test_g1_chip_side_byte_for_byte() -> None:
     assert isinstance(base, pace.ECDomain)
 
     def send(hexstr: str) -> str:
-        return chip.transmit(bytes.fromhex(hexstr)).hex().upper()
+        return chip.transmit_raw(bytes.fromhex(hexstr)).hex().upper()
 
     assert send("0022C1A40F800A04007F00070202040202830101") == "9000"
     assert send("10860000027C0000") == "7C12801095A3A016522EE98D01E76CB6B98B42C39000"
@@ -216,19 +215,19 @@ def test_chip_refuses_unknown_protocol_and_missing_password() -> None:
     chip = VirtualChip(ChipConfig(files={}, keys=AuthKeys(mrz_key=G1_KEY, pace=(info,))))
     dh_info = PACEInfo(pace.protocol_oid("DH", "GM", "AES", 16), 2, 0, "DH", "GM", "AES", 16)
     other = pace.mse_set_at(dh_info, 1)
-    assert chip.transmit(other.to_bytes()) == b"\x6a\x80"
-    assert chip.transmit(pace.mse_set_at(info, 2).to_bytes()) == b"\x6a\x88"
-    assert chip.transmit(bytes.fromhex("10860000027C0000")) == b"\x69\x85"
+    assert chip.transmit_raw(other.to_bytes()) == b"\x6a\x80"
+    assert chip.transmit_raw(pace.mse_set_at(info, 2).to_bytes()) == b"\x6a\x88"
+    assert chip.transmit_raw(bytes.fromhex("10860000027C0000")) == b"\x69\x85"
 
 
 def test_chip_rejects_a_point_off_the_curve() -> None:
     """A mapping key that is not on the curve ends PACE with 6A80."""
     info = g1_info()
     chip = pace_chip(info, G1_KEY)
-    chip.transmit(pace.mse_set_at(info, 1).to_bytes())
-    chip.transmit(bytes.fromhex("10860000027C0000"))
+    chip.transmit_raw(pace.mse_set_at(info, 1).to_bytes())
+    chip.transmit_raw(bytes.fromhex("10860000027C0000"))
     bogus = b"\x04" + bytes(63) + b"\x01"
-    reply = chip.transmit(pace.general_authenticate(0x81, bogus).to_bytes())
+    reply = chip.transmit_raw(pace.general_authenticate(0x81, bogus).to_bytes())
     assert reply == b"\x6a\x80"
 
 

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from emrtd import passiveauth, pubkey
+from emrtd.docval import verdict
 from emrtd.errors import LDSError, TrustStoreError
 from emrtd.lds import dg14
 from emrtd.sim import documents, pki, profiles
@@ -113,7 +114,7 @@ def test_bsi_reference_sod_signature_and_hashes() -> None:
     assert result.data_groups_with_valid_hash == (1, 2, 14)
     assert not result.document_certificate_valid and "no CSCA in the trust store" in result.errors[0]
     assert "DG15 was read but the SOD holds no hash" in " ".join(result.errors)
-    assert not result.verified(15) and passiveauth.trusted_verdict(result, 15, True) == "FAILED"
+    assert not result.verified(15) and verdict.trusted_verdict(result, 15, True) == "FAILED"
 
 
 # -- our passports ------------------------------------------------------------------------------
@@ -294,11 +295,11 @@ def test_not_yet_valid_dsc(trust: TrustStore) -> None:
 def test_trust_order_for_chip_and_active_authentication(trust: TrustStore) -> None:
     """CA/AA successes count only when PA verified DG14/DG15; a missing protocol is UNAVAILABLE."""
     good = passiveauth.verify(utopia(), trust, AT)
-    assert passiveauth.trusted_verdict(good, 14, True) == "SUCCESS"
-    assert passiveauth.trusted_verdict(good, 15, False) == "FAILED"
-    assert passiveauth.trusted_verdict(good, 15, None) == "UNAVAILABLE"
+    assert verdict.trusted_verdict(good, 14, True) == "SUCCESS"
+    assert verdict.trusted_verdict(good, 15, False) == "FAILED"
+    assert verdict.trusted_verdict(good, 15, None) == "UNAVAILABLE"
     unsigned = passiveauth.verify(utopia("unknown-dsc"), trust, AT)
-    assert passiveauth.trusted_verdict(unsigned, 14, True) == "FAILED"
+    assert verdict.trusted_verdict(unsigned, 14, True) == "FAILED"
 
 
 def test_corrupted_ca_public_key_is_a_typed_error() -> None:
@@ -319,15 +320,13 @@ def test_card_security_and_cam_through_the_chip(trust: TrustStore) -> None:
     import os
 
     from emrtd import exchange, pace, reader
-    from emrtd.apdu import CommandAPDU, ResponseAPDU
     from emrtd.sim.chip import VirtualChip
 
     for faults, cam_ok in (((), True), (("clone",), False)):
         config = profiles.load("utopia-pace", faults)
         chip = VirtualChip(config)
 
-        def transmit(command: CommandAPDU, chip: VirtualChip = chip) -> ResponseAPDU:
-            return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+        transmit = chip.transmit
 
         info = pace.choose(dg14.parse_card_access(config.files["cardaccess"]).pace)
         assert config.mrz_key is not None

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emrtd import wire
-from emrtd.errors import WireFormatError
+from emrtd.docval import wire
+from emrtd.docval.reasons import CloseReason
+from emrtd.docval.wire import WireFormatError
 from emrtd.sm import SecureMessaging
 
 SMI = {
@@ -24,7 +25,8 @@ SMI = {
 def reason_of(text: str | bytes, sender: str = "client") -> str:
     with pytest.raises(WireFormatError) as info:
         wire.parse_text(text, sender=sender)  # type: ignore[arg-type]
-    return info.value.reason
+    reason: str = info.value.reason.value
+    return reason
 
 
 def test_spec_start_example() -> None:
@@ -58,7 +60,7 @@ def test_spec_accept_example() -> None:
 
 def test_close_example_and_codes() -> None:
     """CLOSE carries code and reason; the reason table gives the interop codes."""
-    close = wire.Close.for_reason(wire.CloseReason.INVALID_START_MESSAGE)
+    close = wire.Close.for_reason(CloseReason.INVALID_START_MESSAGE)
     assert wire.serialize(close) == '{"type":"CLOSE","code":1008,"reason":"INVALID_START_MESSAGE"}'
     expected = {
         "TIMEOUT_WHILE_WAITING_FOR_START_MESSAGE": 1001,
@@ -79,7 +81,7 @@ def test_close_example_and_codes() -> None:
         "CANCELLED_BY_USER": 1001,
         "MALFORMED_JSON": 1008,
     }
-    assert {r.value: r.code for r in wire.CloseReason if r.value} == expected
+    assert {r.value: r.code for r in CloseReason if r.value} == expected
 
 
 def test_finish_signature_absent_or_null() -> None:
@@ -189,7 +191,7 @@ def test_bad_binary_messages(data: bytes) -> None:
     """Empty, truncated, non-UTF-8 and unknown binary messages are PROTOCOL_ERROR."""
     with pytest.raises(WireFormatError) as info:
         wire.parse_binary(data)
-    assert info.value.reason == "PROTOCOL_ERROR"
+    assert info.value.reason is CloseReason.PROTOCOL_ERROR
 
 
 def test_file_name_limit() -> None:
@@ -263,7 +265,7 @@ def test_text_garbage_raises_only_wire_errors(text: str | bytes) -> None:
     try:
         wire.parse_text(text, sender="client")
     except WireFormatError as exc:
-        assert exc.reason in {
+        assert exc.reason.value in {
             "MALFORMED_JSON",
             "UNEXPECTED_MESSAGE",
             "INVALID_START_MESSAGE",

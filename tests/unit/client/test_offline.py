@@ -8,7 +8,6 @@ import pytest
 
 from docval_client.offline import verify_locally
 from emrtd import exchange
-from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.mrz import CANKey
 from emrtd.sim import documents, pki, profiles
 from emrtd.sim.chip import VirtualChip
@@ -28,8 +27,7 @@ def verify(
     config.files.update(files or {})
     chip = VirtualChip(config)
 
-    def transmit(command: CommandAPDU) -> ResponseAPDU:
-        return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+    transmit = chip.transmit
 
     access = key or chip.config.mrz_key
     return exchange.run(verify_locally(access, trust, pki.utc(2026, 11, 24), os.urandom), transmit)  # type: ignore[arg-type]

@@ -10,12 +10,12 @@ import pytest
 
 from docval_client.session import Closed, FromServer, Options, Outcome, Progress, ToChip, ToServer, validation
 from docval_server.session import CloseConnection, PostResult, Send, ServerSession
-from emrtd import wire
+from emrtd.docval import wire
+from emrtd.docval.reasons import CloseReason
 from emrtd.mrz import CANKey, MRZKey
 from emrtd.sim import documents, pki, profiles
 from emrtd.sim.chip import VirtualChip
 from emrtd.truststore import TrustStore
-from emrtd.wire import CloseReason
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def pump(
     try:
         while True:
             if isinstance(request, ToChip):
-                request = client.send(chip.transmit(request.command))
+                request = client.send(chip.transmit_raw(request.command))
             elif isinstance(request, ToServer):
                 message = request.message
                 trace.append(message)

@@ -23,14 +23,15 @@ from docval_server.session import (
     SetTimer,
     State,
 )
-from emrtd import access, activeauth, exchange, reader, wire
+from emrtd import access, activeauth, exchange, reader
 from emrtd.apdu import CommandAPDU, ResponseAPDU
+from emrtd.docval import wire
+from emrtd.docval.reasons import CloseReason
 from emrtd.lds import dg15
 from emrtd.sim import documents, pki, profiles
 from emrtd.sim.chip import VirtualChip
 from emrtd.sm import SecureMessaging
 from emrtd.truststore import TrustStore
-from emrtd.wire import CloseReason
 
 NOW = pki.utc(2026, 11, 24)
 
@@ -90,7 +91,7 @@ class ScriptedClient:
     challenge: bytes = b""
 
     def transmit(self, command: CommandAPDU) -> ResponseAPDU:
-        return ResponseAPDU.from_bytes(self.chip.transmit(command.to_bytes()))
+        return self.chip.transmit(command)
 
     def feed(self, effects: list[Effect]) -> list[Effect]:
         self.effects += effects
@@ -98,10 +99,7 @@ class ScriptedClient:
 
     def open(self) -> SecureMessaging:
         assert self.chip.config.mrz_key is not None
-        sm, _protocol = exchange.run(
-            access.open_document(self.chip.config.mrz_key, os.urandom), self.transmit
-        )
-        return sm
+        return exchange.run(access.open_document(self.chip.config.mrz_key, os.urandom), self.transmit).sm
 
     def read(self, name: str, sm: SecureMessaging) -> bytes | None:
         try:
@@ -136,7 +134,7 @@ class ScriptedClient:
                 apdus = [m for m in sent(out) if isinstance(m, wire.ApduMessage)]
                 if not apdus:
                     break
-                response = self.chip.transmit(apdus[0].data)
+                response = self.chip.transmit_raw(apdus[0].data)
                 out = self.feed(self.session.receive_binary(wire.ApduMessage(response).serialize()))
             handback = [m for m in sent(out) if isinstance(m, wire.CaHandback)][0]
             sm = handback.secure_messaging_info.to_secure_messaging()
@@ -393,7 +391,7 @@ def test_handover_with_java_signed_ssc_and_24_byte_desede_keys(trust: TrustStore
     }
     out = session.receive_text(json.dumps(handover))
     while apdus := [m for m in sent(out) if isinstance(m, wire.ApduMessage)]:
-        out = session.receive_binary(wire.ApduMessage(client.chip.transmit(apdus[0].data)).serialize())
+        out = session.receive_binary(wire.ApduMessage(client.chip.transmit_raw(apdus[0].data)).serialize())
     handback = [m for m in sent(out) if isinstance(m, wire.CaHandback)][0]
     assert handback.check_result == "SUCCESS"
 
@@ -406,4 +404,5 @@ def test_files_binary_only_when_configured(trust: TrustStore) -> None:
     client = ScriptedClient(session, VirtualChip(profiles.load("utopia")))
     body = next(e for e in client.run() if isinstance(e, PostResult)).body
     assert sorted(body["filesBinary"]) == ["dg1", "dg11", "dg12", "dg14", "dg15", "dg2", "sod"]
-    assert wire.b64decode(body["filesBinary"]["dg1"], "dg1", "x") == profiles.passport("utopia").files["dg1"]
+    dg1 = wire.b64decode(body["filesBinary"]["dg1"], "dg1", CloseReason.PROTOCOL_ERROR)
+    assert dg1 == profiles.passport("utopia").files["dg1"]

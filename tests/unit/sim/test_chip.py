@@ -8,7 +8,7 @@ import os
 import pytest
 
 from emrtd import bac, exchange, reader, tlv
-from emrtd.apdu import CommandAPDU, ResponseAPDU
+from emrtd.apdu import CommandAPDU
 from emrtd.errors import AccessKeyError, StatusWordError
 from emrtd.mrz import MRZKey
 from emrtd.sim import profiles
@@ -21,7 +21,7 @@ APPENDIX_D_KEY = MRZKey("L898902C", "690806", "940623")
 
 
 def send(chip: VirtualChip, hexstr: str) -> str:
-    return chip.transmit(bytes.fromhex(hexstr)).hex().upper()
+    return chip.transmit_raw(bytes.fromhex(hexstr)).hex().upper()
 
 
 def bsi_chip(**overrides: object) -> VirtualChip:
@@ -32,8 +32,7 @@ def bsi_chip(**overrides: object) -> VirtualChip:
 
 
 def connect(chip: VirtualChip) -> tuple[VirtualChip, object]:
-    def transmit(command: CommandAPDU) -> ResponseAPDU:
-        return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+    transmit = chip.transmit
 
     return chip, transmit
 
@@ -107,7 +106,7 @@ def test_bad_mac_ends_the_session() -> None:
     sm = exchange.run(bac.bac(chip.config.mrz_key, os.urandom), transmit)  # type: ignore[arg-type]
     wrapped = sm.wrap(CommandAPDU(0, 0xB0, 0x81, 0, ne=4)).to_bytes()
     tampered = wrapped[:-3] + bytes([wrapped[-3] ^ 1]) + wrapped[-2:]
-    assert chip.transmit(tampered).hex() == "6988"
+    assert chip.transmit_raw(tampered).hex() == "6988"
     assert not chip.access_granted
 
 

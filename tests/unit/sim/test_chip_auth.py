@@ -26,11 +26,10 @@ def open_chip(name: str, *faults: str) -> tuple[VirtualChip, Transmit, SecureMes
     config = profiles.load(name, faults)
     chip = VirtualChip(config)
 
-    def transmit(command: CommandAPDU) -> ResponseAPDU:
-        return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+    transmit = chip.transmit
 
     assert config.mrz_key is not None
-    sm, _protocol = exchange.run(access.open_document(config.mrz_key, os.urandom), transmit)
+    sm = exchange.run(access.open_document(config.mrz_key, os.urandom), transmit).sm
     return chip, transmit, sm
 
 
@@ -94,8 +93,7 @@ def test_clone_fails_pace_cam() -> None:
     config = profiles.load("utopia-pace", ["clone"])
     chip = VirtualChip(config)
 
-    def transmit(command: CommandAPDU) -> ResponseAPDU:
-        return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+    transmit = chip.transmit
 
     info = pace.choose(dg14.parse_card_access(config.files["cardaccess"]).pace)
     assert info.mapping == "CAM" and config.mrz_key is not None
@@ -112,8 +110,7 @@ def test_cam_verifies_with_card_security_key() -> None:
     config = profiles.load("utopia-pace")
     chip = VirtualChip(config)
 
-    def transmit(command: CommandAPDU) -> ResponseAPDU:
-        return ResponseAPDU.from_bytes(chip.transmit(command.to_bytes()))
+    transmit = chip.transmit
 
     info = pace.choose(dg14.parse_card_access(config.files["cardaccess"]).pace)
     assert config.mrz_key is not None
@@ -145,34 +142,34 @@ def test_missing_dg14_and_dg15() -> None:
 def test_ca_and_aa_need_access_control() -> None:
     """MSE:Set KAT and INTERNAL AUTHENTICATE in the clear get 6982."""
     chip = VirtualChip(profiles.load("utopia"))
-    assert chip.transmit(bytes.fromhex("002241A6039101AA")) == b"\x69\x82"
-    assert chip.transmit(bytes.fromhex("0088000008010203040506070800")) == b"\x69\x82"
+    assert chip.transmit_raw(bytes.fromhex("002241A6039101AA")) == b"\x69\x82"
+    assert chip.transmit_raw(bytes.fromhex("0088000008010203040506070800")) == b"\x69\x82"
 
 
 def test_protocol_sets() -> None:
     """A BAC-only chip has no EF.CardAccess and refuses PACE; a PACE-only chip refuses BAC."""
     bac_only = VirtualChip(profiles.load("utopia-bac"))
     assert "cardaccess" not in bac_only.config.files
-    assert bac_only.transmit(bytes.fromhex("0022C1A40F800A04007F00070202040202830101")) == b"\x6a\x81"
+    assert bac_only.transmit_raw(bytes.fromhex("0022C1A40F800A04007F00070202040202830101")) == b"\x6a\x81"
     pace_only = VirtualChip(profiles.load("utopia-pace"))
-    assert pace_only.transmit(bytes.fromhex("0084000008")) == b"\x6d\x00"
+    assert pace_only.transmit_raw(bytes.fromhex("0084000008")) == b"\x6d\x00"
     both = VirtualChip(profiles.load("utopia"))
-    assert both.transmit(bytes.fromhex("0084000008")).endswith(b"\x90\x00")
+    assert both.transmit_raw(bytes.fromhex("0084000008")).endswith(b"\x90\x00")
 
 
 def test_atr_info_announces_extended_length() -> None:
     """Extended-length profiles carry EF.ATR/INFO (DO 7F66), readable in the clear from the MF."""
     chip = VirtualChip(profiles.load("utopia"))
-    assert chip.transmit(bytes.fromhex("00A4020C022F01")) == b"\x90\x00"
+    assert chip.transmit_raw(bytes.fromhex("00A4020C022F01")) == b"\x90\x00"
     # 7F66 { 02 02 FFFF (max command), 02 03 010000 (max response) }, fewer bytes than Le asked: 6282
-    assert chip.transmit(bytes.fromhex("00B0000000")) == bytes.fromhex("7F66090202FFFF02030100006282")
+    assert chip.transmit_raw(bytes.fromhex("00B0000000")) == bytes.fromhex("7F66090202FFFF02030100006282")
 
 
 def test_card_security_needs_pace() -> None:
     """EF.CardSecurity is not readable before PACE (6982), unlike EF.CardAccess."""
     chip = VirtualChip(profiles.load("utopia"))
-    assert chip.transmit(bytes.fromhex("00A4020C02011D")) == b"\x69\x82"
-    assert chip.transmit(bytes.fromhex("00A4020C02011C")) == b"\x90\x00"
+    assert chip.transmit_raw(bytes.fromhex("00A4020C02011D")) == b"\x69\x82"
+    assert chip.transmit_raw(bytes.fromhex("00A4020C02011C")) == b"\x90\x00"
 
 
 HEADERS = [
@@ -200,4 +197,4 @@ def test_garbage_authentication_commands_never_crash(commands: list[tuple[bytes,
     chip = VirtualChip(profiles.load(name))
     for header, body in commands:
         raw = header + (bytes([len(body)]) + body if 0 < len(body) < 256 else body)
-        assert len(chip.transmit(raw)) >= 2
+        assert len(chip.transmit_raw(raw)) >= 2

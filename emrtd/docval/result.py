@@ -1,16 +1,18 @@
-"""The ``passport`` result object, in the camelCase schema both vendor SDKs parse
-(``interop-notes.md``, "Result object"), plus ``validationId``. Pure: files and verdicts in,
-a JSON-ready dict out."""
+"""Building the ``passport`` result object, in the camelCase schema both vendor SDKs parse
+(``interop-notes.md``, "Result object"), plus ``validationId``. Pure: files, the Passive
+Authentication result and the verdicts (:mod:`emrtd.docval.verdict`) in, a JSON-ready dict
+out. Posting it is the server's job (``docval_server.posting``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from emrtd.errors import EmrtdError
-from emrtd.lds import dg1, dg2, dg7, textgroups
-from emrtd.passiveauth import PassiveAuthenticationResult
-from emrtd.wire import CheckResult, b64encode
+from ..errors import EmrtdError
+from ..lds import dg1, dg2, dg7, textgroups
+from ..passiveauth import PassiveAuthenticationResult
+from .verdict import Verdicts
+from .wire import b64encode
 
 
 def _mrz_info(raw: bytes | None, errors: list[str]) -> dict[str, Any] | None:
@@ -57,14 +59,14 @@ def build(
     validation_id: str,
     files: Mapping[str, bytes],
     pa: PassiveAuthenticationResult,
-    chip_authentication: CheckResult,
-    active_authentication: CheckResult,
-    errors: list[str],
+    verdicts: Verdicts,
+    errors: Sequence[str] = (),
     *,
     include_files: bool = False,
 ) -> dict[str, Any]:
-    """The result for one validation; ``errors`` collects what went wrong (no personal data)."""
-    errors = list(errors) + list(pa.errors)
+    """The result for one validation; ``errors`` are notes to record besides the verdicts'
+    and PA's reasons (never personal data)."""
+    errors = list(errors) + list(verdicts.errors) + list(pa.errors)
     face = None
     if "dg2" in files:
         try:
@@ -92,8 +94,8 @@ def build(
         "additionalDocumentDetails": _text_group(files.get("dg12"), 12, errors),
         "passiveAuthentication": pa.passed,
         "passiveAuthenticationDetails": pa.details(),
-        "chipAuthenticationResult": chip_authentication,
-        "activeAuthenticationResult": active_authentication,
+        "chipAuthenticationResult": verdicts.chip_authentication,
+        "activeAuthenticationResult": verdicts.active_authentication,
         "errors": errors,
     }
     if include_files:

@@ -2,13 +2,13 @@
 
 Text messages are UTF-8 JSON objects with a ``type``; binary messages are a type byte and a
 body. Every message is a frozen value type with ``to_json``/``serialize``; :func:`parse_text`
-and :func:`parse_binary` validate strictly and raise :class:`~emrtd.errors.WireFormatError`
-whose ``reason`` is the close reason the spec assigns:
+and :func:`parse_binary` validate strictly and raise :class:`WireFormatError` whose
+``reason`` is the :class:`~emrtd.docval.reasons.CloseReason` the spec assigns:
 
-* not UTF-8, not JSON, not an object, duplicate keys, NaN → ``MALFORMED_JSON``;
-* a missing, unknown or wrong-direction ``type`` → ``UNEXPECTED_MESSAGE``;
-* a bad START field → ``INVALID_START_MESSAGE``;
-* any other bad field, and any malformed binary message → ``PROTOCOL_ERROR``.
+* not UTF-8, not JSON, not an object, duplicate keys, NaN → ``CloseReason.MALFORMED_JSON``;
+* a missing, unknown or wrong-direction ``type`` → ``CloseReason.UNEXPECTED_MESSAGE``;
+* a bad START field → ``CloseReason.INVALID_START_MESSAGE``;
+* any other bad field, and any malformed binary message → ``CloseReason.PROTOCOL_ERROR``.
 
 Unknown *extra* fields are ignored (clients add fields between versions); known fields must
 have exactly the documented JSON type (``true`` is not a number, ``1`` is not a boolean).
@@ -28,72 +28,34 @@ from __future__ import annotations
 
 import base64
 import binascii
-import enum
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .errors import WireFormatError
-from .sm import SecureMessaging
-
-MALFORMED_JSON = "MALFORMED_JSON"
-INVALID_START_MESSAGE = "INVALID_START_MESSAGE"
-UNEXPECTED_MESSAGE = "UNEXPECTED_MESSAGE"
-PROTOCOL_ERROR = "PROTOCOL_ERROR"
+from ..errors import EmrtdError
+from ..sm import SecureMessaging
+from .reasons import CloseReason
+from .verdict import CHECK_RESULTS, CheckResult
 
 MAX_STRING = 4096  # longest accepted string field (ids, platform, monitoring text)
 MAX_SIGNATURE = 2048  # bytes of an AA signature (RSA-8192 is 1024)
 
 
-class CloseReason(enum.Enum):
-    """Close reasons and the WebSocket close codes both vendor SDKs map them to."""
+class WireFormatError(EmrtdError, ValueError):
+    """A DocVal v2 message is malformed; ``reason`` is the close reason the spec assigns."""
 
-    code: int
-
-    def __new__(cls, reason: str, code: int) -> CloseReason:
-        member = object.__new__(cls)
-        member._value_ = reason
-        member.code = code
-        return member
-
-    NORMAL = ("", 1000)
-    TIMEOUT_WHILE_WAITING_FOR_START_MESSAGE = ("TIMEOUT_WHILE_WAITING_FOR_START_MESSAGE", 1001)
-    TIMEOUT_WHILE_WAITING_FOR_RESPONSE = ("TIMEOUT_WHILE_WAITING_FOR_RESPONSE", 1001)
-    MAX_SESSION_TIME_EXCEEDED = ("MAX_SESSION_TIME_EXCEEDED", 1011)
-    UNEXPECTED_MESSAGE = ("UNEXPECTED_MESSAGE", 1008)
-    INVALID_START_MESSAGE = ("INVALID_START_MESSAGE", 1008)
-    PROTOCOL_ERROR = ("PROTOCOL_ERROR", 1008)
-    INVALID_CLIENT_ID = ("INVALID_CLIENT_ID", 4401)
-    INVALID_ACCESS_KEY_VALUES = ("INVALID_ACCESS_KEY_VALUES", 1008)
-    ACCESS_CONTROL_FAILED = ("ACCESS_CONTROL_FAILED", 4403)
-    COMMUNICATION_FAILED = ("COMMUNICATION_FAILED", 1011)
-    FILE_READ_ERROR = ("FILE_READ_ERROR", 1011)
-    EMRTD_PASSPORT_READER_ERROR = ("EMRTD_PASSPORT_READER_ERROR", 1011)
-    SERVER_ERROR = ("SERVER_ERROR", 1011)
-    POST_TO_RESULT_SERVER_FAILED = ("POST_TO_RESULT_SERVER_FAILED", 1011)
-    NFC_CHIP_COMMUNICATION_FAILED = ("NFC_CHIP_COMMUNICATION_FAILED", 1001)
-    CANCELLED_BY_USER = ("CANCELLED_BY_USER", 1001)
-    MALFORMED_JSON = ("MALFORMED_JSON", 1008)
-
-    @classmethod
-    def from_reason(cls, reason: str) -> CloseReason:
-        for member in cls:
-            if member.value == reason:
-                return member
-        raise WireFormatError(f"unknown close reason {reason!r}", reason=PROTOCOL_ERROR)
-
-
-CheckResult = Literal["SUCCESS", "FAILED", "UNAVAILABLE"]
-CHECK_RESULTS = ("SUCCESS", "FAILED", "UNAVAILABLE")
+    def __init__(self, message: str, *, reason: CloseReason) -> None:
+        self.reason = reason
+        super().__init__(message, step=reason.value)
 
 
 # -- field helpers ------------------------------------------------------------------------
 
-def _fail(reason: str, message: str) -> WireFormatError:
+def _fail(reason: CloseReason, message: str) -> WireFormatError:
     return WireFormatError(message, reason=reason)
 
 
-def _get(obj: dict[str, Any], name: str, kind: type, reason: str, *, required: bool = True) -> Any:
+def _get(obj: dict[str, Any], name: str, kind: type, reason: CloseReason, *, required: bool = True) -> Any:
     if name not in obj:
         if required:
             raise _fail(reason, f"missing field {name!r}")
@@ -115,7 +77,7 @@ def b64encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def b64decode(text: str, name: str, reason: str) -> bytes:
+def b64decode(text: str, name: str, reason: CloseReason) -> bytes:
     """Strict standard base64 (padding required, no stray characters)."""
     try:
         return base64.b64decode(text.encode("ascii"), validate=True)
@@ -138,7 +100,7 @@ class SecureMessagingInfo:
     ssc: int
 
     @classmethod
-    def from_json(cls, obj: Any, reason: str = PROTOCOL_ERROR) -> SecureMessagingInfo:
+    def from_json(cls, obj: Any, reason: CloseReason = CloseReason.PROTOCOL_ERROR) -> SecureMessagingInfo:
         if not isinstance(obj, dict):
             raise _fail(reason, "secureMessagingInfo must be an object")
         algorithm = _get(obj, "algorithm", str, reason)
@@ -198,7 +160,7 @@ class Start:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Start:
-        r = INVALID_START_MESSAGE
+        r = CloseReason.INVALID_START_MESSAGE
         validation_id = _get(obj, "validationId", str, r)
         client_id = _get(obj, "clientId", str, r)
         if not validation_id or not client_id:
@@ -230,12 +192,12 @@ class Accept:
 
     def __post_init__(self) -> None:
         if len(self.active_authentication_challenge) != 8:
-            raise _fail(PROTOCOL_ERROR, "the AA challenge is 8 bytes")
+            raise _fail(CloseReason.PROTOCOL_ERROR, "the AA challenge is 8 bytes")
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Accept:
-        text = _get(obj, "activeAuthenticationChallenge", str, PROTOCOL_ERROR)
-        return cls(b64decode(text, "activeAuthenticationChallenge", PROTOCOL_ERROR))
+        text = _get(obj, "activeAuthenticationChallenge", str, CloseReason.PROTOCOL_ERROR)
+        return cls(b64decode(text, "activeAuthenticationChallenge", CloseReason.PROTOCOL_ERROR))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -257,7 +219,7 @@ class CaHandover:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> CaHandover:
-        r = PROTOCOL_ERROR
+        r = CloseReason.PROTOCOL_ERROR
         transceive = _get(obj, "maxTransceiveLengthForSecureMessaging", int, r)
         block = _get(obj, "maxBlockSize", int, r)
         if not 1 <= transceive <= 65536 + 2 or not 1 <= block <= 65536:
@@ -284,9 +246,9 @@ class CaHandback:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> CaHandback:
-        result = _get(obj, "checkResult", str, PROTOCOL_ERROR)
+        result = _get(obj, "checkResult", str, CloseReason.PROTOCOL_ERROR)
         if result not in CHECK_RESULTS:
-            raise _fail(PROTOCOL_ERROR, "checkResult must be SUCCESS, FAILED or UNAVAILABLE")
+            raise _fail(CloseReason.PROTOCOL_ERROR, "checkResult must be SUCCESS, FAILED or UNAVAILABLE")
         return cls(result, SecureMessagingInfo.from_json(obj.get("secureMessagingInfo")))
 
     def to_json(self) -> dict[str, Any]:
@@ -309,13 +271,13 @@ class Finish:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Finish:
-        send = _get(obj, "sendResult", bool, PROTOCOL_ERROR)
+        send = _get(obj, "sendResult", bool, CloseReason.PROTOCOL_ERROR)
         signature = None
         if obj.get("activeAuthenticationSignature") is not None:
-            text = _get(obj, "activeAuthenticationSignature", str, PROTOCOL_ERROR)
-            signature = b64decode(text, "activeAuthenticationSignature", PROTOCOL_ERROR)
+            text = _get(obj, "activeAuthenticationSignature", str, CloseReason.PROTOCOL_ERROR)
+            signature = b64decode(text, "activeAuthenticationSignature", CloseReason.PROTOCOL_ERROR)
             if not signature or len(signature) > MAX_SIGNATURE:
-                raise _fail(PROTOCOL_ERROR, "activeAuthenticationSignature has a bad length")
+                raise _fail(CloseReason.PROTOCOL_ERROR, "activeAuthenticationSignature has a bad length")
         return cls(send, signature)
 
     def to_json(self) -> dict[str, Any]:
@@ -335,7 +297,7 @@ class Result:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Result:
-        return cls(_get(obj, "passport", dict, PROTOCOL_ERROR))
+        return cls(_get(obj, "passport", dict, CloseReason.PROTOCOL_ERROR))
 
     def to_json(self) -> dict[str, Any]:
         return {"type": self.TYPE, "passport": self.passport}
@@ -351,7 +313,7 @@ class Monitoring:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Monitoring:
-        return cls(_get(obj, "message", str, PROTOCOL_ERROR))
+        return cls(_get(obj, "message", str, CloseReason.PROTOCOL_ERROR))
 
     def to_json(self) -> dict[str, Any]:
         return {"type": self.TYPE, "message": self.message}
@@ -372,10 +334,10 @@ class Close:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Close:
-        code = _get(obj, "code", int, PROTOCOL_ERROR)
+        code = _get(obj, "code", int, CloseReason.PROTOCOL_ERROR)
         if not (code == 1000 or 1001 <= code <= 1014 or 3000 <= code <= 4999):
-            raise _fail(PROTOCOL_ERROR, f"close code {code} is not a valid WebSocket close code")
-        return cls(code, _get(obj, "reason", str, PROTOCOL_ERROR))
+            raise _fail(CloseReason.PROTOCOL_ERROR, f"close code {code} is not a valid WebSocket close code")
+        return cls(code, _get(obj, "reason", str, CloseReason.PROTOCOL_ERROR))
 
     def to_json(self) -> dict[str, Any]:
         return {"type": self.TYPE, "code": self.code, "reason": self.reason}
@@ -403,7 +365,7 @@ class FileMessage:
 
     def __post_init__(self) -> None:
         if len(self.name.encode("utf-8")) > 255:
-            raise _fail(PROTOCOL_ERROR, "a FILE name is at most 255 bytes")
+            raise _fail(CloseReason.PROTOCOL_ERROR, "a FILE name is at most 255 bytes")
 
     def serialize(self) -> bytes:
         name = self.name.encode("utf-8")
@@ -426,37 +388,37 @@ BinaryMessage = FileMessage | ApduMessage
 def parse_binary(data: bytes) -> BinaryMessage:
     """Parse a binary message; anything malformed is PROTOCOL_ERROR."""
     if not data:
-        raise _fail(PROTOCOL_ERROR, "empty binary message")
+        raise _fail(CloseReason.PROTOCOL_ERROR, "empty binary message")
     kind = data[0]
     if kind == FILE_TYPE:
         if len(data) < 2:
-            raise _fail(PROTOCOL_ERROR, "FILE message has no name length")
+            raise _fail(CloseReason.PROTOCOL_ERROR, "FILE message has no name length")
         length = data[1]
         if len(data) < 2 + length:
-            raise _fail(PROTOCOL_ERROR, "FILE name runs past the end of the message")
+            raise _fail(CloseReason.PROTOCOL_ERROR, "FILE name runs past the end of the message")
         try:
             name = bytes(data[2 : 2 + length]).decode("utf-8")
         except UnicodeDecodeError:
-            raise _fail(PROTOCOL_ERROR, "FILE name is not UTF-8") from None
+            raise _fail(CloseReason.PROTOCOL_ERROR, "FILE name is not UTF-8") from None
         return FileMessage(name, bytes(data[2 + length :]))
     if kind == APDU_TYPE:
         if len(data) < 3:
-            raise _fail(PROTOCOL_ERROR, "APDU message is shorter than a status word")
+            raise _fail(CloseReason.PROTOCOL_ERROR, "APDU message is shorter than a status word")
         return ApduMessage(bytes(data[1:]))
-    raise _fail(PROTOCOL_ERROR, f"unknown binary message type {kind:#04x}")
+    raise _fail(CloseReason.PROTOCOL_ERROR, f"unknown binary message type {kind:#04x}")
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise _fail(MALFORMED_JSON, f"duplicate key {key!r}")
+            raise _fail(CloseReason.MALFORMED_JSON, f"duplicate key {key!r}")
         out[key] = value
     return out
 
 
 def _no_constants(name: str) -> Any:
-    raise _fail(MALFORMED_JSON, f"{name} is not JSON")
+    raise _fail(CloseReason.MALFORMED_JSON, f"{name} is not JSON")
 
 
 def parse_text(data: str | bytes, *, sender: Literal["client", "server"]) -> TextMessage:
@@ -465,19 +427,19 @@ def parse_text(data: str | bytes, *, sender: Literal["client", "server"]) -> Tex
         try:
             data = bytes(data).decode("utf-8")
         except UnicodeDecodeError:
-            raise _fail(MALFORMED_JSON, "text message is not UTF-8") from None
+            raise _fail(CloseReason.MALFORMED_JSON, "text message is not UTF-8") from None
     try:
         obj = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except WireFormatError:
         raise
     except (ValueError, RecursionError):
-        raise _fail(MALFORMED_JSON, "text message is not JSON") from None
+        raise _fail(CloseReason.MALFORMED_JSON, "text message is not JSON") from None
     if not isinstance(obj, dict):
-        raise _fail(MALFORMED_JSON, "text message is not a JSON object")
+        raise _fail(CloseReason.MALFORMED_JSON, "text message is not a JSON object")
     kind = obj.get("type")
     table = CLIENT_TYPES if sender == "client" else SERVER_TYPES
     if not isinstance(kind, str) or kind not in table:
-        raise _fail(UNEXPECTED_MESSAGE, f"unexpected message type {kind!r} from the {sender}")
+        raise _fail(CloseReason.UNEXPECTED_MESSAGE, f"unexpected message type {kind!r} from the {sender}")
     message: TextMessage = table[kind].from_json(obj)
     return message
 
