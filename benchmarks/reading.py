@@ -24,7 +24,7 @@ import time
 from emrtd import exchange, extended_length, pace, reader
 from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.lds import dg14
-from emrtd.sim import documents, profiles
+from emrtd.sim import encoders, profiles
 from emrtd.sim.chip import VirtualChip
 
 FILES = ("sod", "dg14", "dg1", "dg2", "dg11", "dg12", "dg15")
@@ -32,8 +32,8 @@ FILES = ("sod", "dg14", "dg1", "dg2", "dg11", "dg12", "dg15")
 
 def chip_with_big_face(extended: bool = True) -> VirtualChip:
     config = profiles.load("utopia")
-    image = documents.face_image("jpeg", 325, 433)  # about 25 KB
-    config.files["dg2"] = documents.encode_dg2(image, 0, 325, 433)
+    image = encoders.face_image("jpeg", 325, 433)  # about 25 KB
+    config.files["dg2"] = encoders.encode_dg2(image, 0, 325, 433)
     config.extended_length = extended
     return VirtualChip(config)
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from docval_server.session import ServerSession
 from emrtd.docval import wire
-from emrtd.sim import documents, pki, profiles
+from emrtd.sim import pki, profiles, testpki
 from emrtd.sim.chip import VirtualChip
 from emrtd.truststore import TrustStore
 
@@ -109,7 +109,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=100)
     args = parser.parse_args()
-    test_pki = documents.test_pki()
+    test_pki = testpki.test_pki()
     trust = TrustStore.from_der([test_pki.csca_ec.der, test_pki.csca_rsa.der], crls=test_pki.crls)
     for profile, label in (("utopia-bac", "P-256 CA / RSA SOD+AA"), ("utopia", "brainpoolP256r1")):
         costs = sorted(run_sessions(profile, args.sessions, trust))

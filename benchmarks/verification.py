@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from emrtd import chipauth, curves, dhgroups, ecmath, passiveauth
 from emrtd.lds.securityinfos import ChipAuthenticationPublicKeyInfo
 from emrtd.pubkey import DHPublicKey, ECPublicKey
-from emrtd.sim import documents, pki, profiles
+from emrtd.sim import encoders, pki, profiles
 from emrtd.truststore import TrustStore
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -71,7 +71,7 @@ def pa_case(kind: str) -> tuple[float, float]:
     )
     files = dict(profiles.passport("utopia").files)
     groups = {name: raw for name, raw in files.items() if name.startswith("dg")}
-    files["sod"] = documents.sign_sod(documents.group_hashes(groups), dsc)
+    files["sod"] = encoders.sign_sod(encoders.group_hashes(groups), dsc)
     trust = TrustStore.from_der([csca.der])
     at = pki.utc(2026, 6, 1)
     assert passiveauth.verify(files, trust, at).passed

@@ -12,20 +12,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.errors import EmrtdError
 
+from .readers import ReaderInfo
+
 
 class CardError(EmrtdError):
     """A reader or card problem: no pcscd, no reader, no card, card removed."""
-
-
-@dataclass(frozen=True)
-class ReaderInfo:
-    name: str
-    has_card: bool
 
 
 def _readers() -> list[object]:
@@ -87,7 +82,8 @@ def watch(
 
 
 class PcscCard:
-    """A connected card in a named reader (or the first reader with a card)."""
+    """A connected card in a named reader (or the first reader with a card): a
+    :class:`~emrtd.interfaces.Card`."""
 
     def __init__(self, reader: str | None = None, *, wait: float = 0.0) -> None:
         """Connect; with ``wait`` > 0, keep trying for that many seconds for a card."""

@@ -34,6 +34,7 @@ from emrtd.docval.reasons import CloseReason
 
 from . import busy, card
 from .protocol import Driver, connect
+from .readers import ReaderInfo
 from .sdk_session import SIMULATOR, Cancel, ProvideKey, Reply, Run, SdkSession, VersionInfo
 from .session import Options, Outcome, Progress, validation
 
@@ -214,13 +215,13 @@ class SdkFactory(WebSocketServerFactory):
         super().__init__()
         self.say, self.simulator, self.ca_file, self.insecure = say, simulator, ca_file, insecure
         self.active: SdkProtocol | None = None
-        self.readers: list[card.ReaderInfo] | None = None
+        self.readers: list[ReaderInfo] | None = None
         # Any origin, as AusweisApp2: web pages are the point; "null" is a page opened from a file.
         self.setProtocolOptions(
             maxMessagePayloadSize=64 * 1024, maxFramePayloadSize=64 * 1024, allowNullOrigin=True
         )
 
-    def readers_changed(self, readers: list[card.ReaderInfo] | None) -> None:
+    def readers_changed(self, readers: list[ReaderInfo] | None) -> None:
         """From the watcher thread, via callFromThread."""
         self.readers = readers
         if self.active is not None:
@@ -253,7 +254,7 @@ def start_watching(reactor: Any, sdk: SdkFactory) -> threading.Event:
     """Run :func:`card.watch` in a daemon thread; set the returned event to stop it."""
     stop = threading.Event()
 
-    def changed(readers: list[card.ReaderInfo] | None) -> None:
+    def changed(readers: list[ReaderInfo] | None) -> None:
         reactor.callFromThread(sdk.readers_changed, readers)
 
     threading.Thread(target=card.watch, args=(changed, stop), name="reader-watch", daemon=True).start()

@@ -43,7 +43,7 @@ from emrtd.docval.verdict import validated
 from emrtd.errors import EmrtdError
 from emrtd.mrz import AccessKey
 
-from .card import ReaderInfo
+from .readers import ReaderInfo
 from .session import OPTIONAL_FILES
 
 API_LEVELS = (1,)

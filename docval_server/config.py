@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .results import Target
+from .posting import Target
 from .session import Limits
 
 

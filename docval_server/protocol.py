@@ -27,7 +27,7 @@ from emrtd.truststore import TrustStore
 from ._types import Clock
 from .config import Config
 from .metrics import Metrics
-from .results import ResultPoster
+from .posting import ResultPoster
 from .session import (
     CancelTimer,
     CloseConnection,

@@ -5,12 +5,13 @@ The service listens on a Twisted endpoint string (``tcp:8765``, or for TLS
 ``ssl:8443:privateKey=key.pem:certKey=cert.pem``) and serves ``/ws2/validate``, ``/health``
 and ``/metrics``. On shutdown it stops listening, gives running sessions
 ``server.shutdown_grace`` seconds, then closes them with 1001. A bad config, trust store or
-signing key stops start-up with one ``docval: error: …`` line.
+signing key is a :class:`twisted.python.usage.UsageError` raised while the options are
+parsed, as Twisted's own plugins do: ``twistd`` prints its usage and ends with one line
+naming the problem (``twistd … docval: cannot read docval.toml: …``), and nothing starts.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from twisted.application import service, strports
@@ -22,8 +23,8 @@ from emrtd.truststore import TrustStore
 
 from . import config as config_module
 from . import signing
+from .posting import ResultPoster
 from .protocol import Server, make_site
-from .results import ResultPoster
 
 
 class Options(usage.Options):
@@ -31,6 +32,31 @@ class Options(usage.Options):
         ["config", "c", "docval.toml", "the TOML configuration file"],
         ["endpoint", "e", None, "Twisted endpoint to listen on; overrides server.endpoint"],
     ]
+
+    def postOptions(self) -> None:  # noqa: N802
+        """Load and check the configuration and trust store now, so that a mistake is a
+        usage error before anything starts."""
+        try:
+            self["loaded"] = load(self)
+        except (config_module.ConfigError, TrustStoreError) as exc:
+            raise usage.UsageError(str(exc)) from None
+
+
+class Loaded:
+    """The checked configuration, trust store and signing key."""
+
+    def __init__(
+        self, config: config_module.Config, trust: TrustStore, key: signing.SigningKey | None
+    ) -> None:
+        self.config, self.trust, self.key = config, trust, key
+
+
+def load(options: dict[str, Any]) -> Loaded:
+    """Config, trust store and signing key, or ConfigError/TrustStoreError naming the problem."""
+    config = config_module.load(options["config"])
+    trust = TrustStore.load(*config.trust_paths)
+    key = signing.load_key(config.signing.key_path) if config.signing is not None else None
+    return Loaded(config, trust, key)
 
 
 class DocValService(service.MultiService):
@@ -52,25 +78,20 @@ class DocValService(service.MultiService):
 
 
 def build(options: dict[str, Any], reactor: Any) -> DocValService:
-    """The service, or :class:`config.ConfigError`/:class:`TrustStoreError` naming the problem."""
+    """The service from parsed options (loading them when :meth:`Options.postOptions` has not)."""
     import treq
 
-    config = config_module.load(options["config"])
-    trust = TrustStore.load(*config.trust_paths)
+    loaded: Loaded = options.get("loaded") or load(options)
+    config = loaded.config
     signer = None
-    if config.signing is not None:
-        key = signing.load_key(config.signing.key_path)
-        signer = signing.make_signer(key, config.signing.key_id, reactor.seconds)
+    if config.signing is not None and loaded.key is not None:
+        signer = signing.make_signer(loaded.key, config.signing.key_id, reactor.seconds)
     poster = ResultPoster(treq, reactor, signer=signer)
-    server = Server(config, trust, poster, reactor)
+    server = Server(config, loaded.trust, poster, reactor)
     return DocValService(server, options.get("endpoint") or config.endpoint)
 
 
 def makeService(options: dict[str, Any]) -> service.IService:  # noqa: N802
     from twisted.internet import reactor
 
-    try:
-        return build(options, reactor)
-    except (config_module.ConfigError, TrustStoreError) as exc:
-        print(f"docval: error: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+    return build(options, reactor)

@@ -9,7 +9,7 @@
 ``utopia``, ``utopia-bac``, ``utopia-pace``, ``utopia-im``, ``utopia-dh``
     Documents of the test PKI (:mod:`emrtd.sim.documents`), trusted by its CSCAs; see
     :data:`DESCRIPTIONS` for the protocols each offers. Any fault mode of
-    :data:`emrtd.sim.documents.FAULTS` can be added to these.
+    :data:`emrtd.sim.spec.FAULTS` can be added to these.
 
 The access key is the MRZ of DG1 (and, for PACE, the CAN ``123456``).
 """
@@ -29,7 +29,7 @@ from ..pace import ECDomain
 from . import documents
 from .auth import AuthKeys, StaticKey
 from .chip import ChipConfig
-from .documents import PassportSpec
+from .spec import PassportSpec
 
 SPECS: dict[str, PassportSpec] = {
     "utopia": PassportSpec("utopia"),

@@ -35,7 +35,7 @@ from cryptography.x509.oid import NameOID
 from emrtd import access, activeauth, exchange, reader
 from emrtd.docval import wire
 from emrtd.lds import dg15
-from emrtd.sim import documents, profiles
+from emrtd.sim import profiles, testpki
 from emrtd.sim.chip import VirtualChip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +64,7 @@ def start_result_server(folder: Path, port: int) -> subprocess.Popen[str]:
     """The example result server on loopback, and the test trust store in ``folder/trust``."""
     trust = folder / "trust"
     trust.mkdir(exist_ok=True)
-    for name, data in documents.test_pki().trust_files().items():
+    for name, data in testpki.test_pki().trust_files().items():
         (trust / name).write_bytes(data)
     command = [
         sys.executable,

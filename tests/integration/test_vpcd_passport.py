@@ -34,7 +34,7 @@ def insert(profile: str, faults: tuple[str, ...] = ()) -> subprocess.Popen[str]:
         [
             sys.executable,
             "-m",
-            "docval_client.vicc",
+            "emrtd.sim.vpcd_card",
             "--profile",
             profile,
             "--connect-timeout",

@@ -17,7 +17,7 @@ from emrtd import passiveauth, pubkey
 from emrtd.docval import verdict
 from emrtd.errors import LDSError, TrustStoreError
 from emrtd.lds import dg14
-from emrtd.sim import documents, pki, profiles
+from emrtd.sim import encoders, pki, profiles, testpki
 from emrtd.truststore import TrustStore
 
 from ..conftest import BSI, MASTERLISTS, shared_file
@@ -27,7 +27,7 @@ AT = pki.utc(2026, 11, 24)
 
 @pytest.fixture(scope="module")
 def trust() -> TrustStore:
-    test_pki = documents.test_pki()
+    test_pki = testpki.test_pki()
     return TrustStore.from_der([test_pki.csca_ec.der, test_pki.csca_rsa.der], crls=test_pki.crls)
 
 
@@ -63,7 +63,7 @@ def test_master_list_without_anchor_is_refused() -> None:
 
 def test_tampered_master_list_is_refused() -> None:
     """One flipped byte inside the signed certificate list fails the master list's messageDigest."""
-    test_pki = documents.test_pki()
+    test_pki = testpki.test_pki()
     data = bytearray(test_pki.master_list)
     data[len(data) // 3] ^= 0x01
     with pytest.raises(TrustStoreError):
@@ -72,16 +72,16 @@ def test_tampered_master_list_is_refused() -> None:
 
 def test_test_master_list_and_crls_load_from_a_folder(tmp_path: Path) -> None:
     """The files docval-sim writes load as a trust store: CSCAs, master list and CRLs."""
-    for name, data in documents.test_pki().trust_files().items():
+    for name, data in testpki.test_pki().trust_files().items():
         (tmp_path / name).write_bytes(data)
     store = TrustStore.load(tmp_path)
     assert (len(store), store.master_lists, store.crls) == (2, 1, 2)
-    assert store.is_revoked(documents.test_pki().dsc_revoked.certificate)
+    assert store.is_revoked(testpki.test_pki().dsc_revoked.certificate)
 
 
 def test_crl_not_signed_by_a_csca_is_refused() -> None:
     """A CRL signed by a key other than its issuer CSCA's is a load error."""
-    test_pki = documents.test_pki()
+    test_pki = testpki.test_pki()
     forged = pki.revocation_list(test_pki.rogue_csca, [(1, pki.utc(2025))], pki.utc(2025), pki.utc(2026))
     with pytest.raises(TrustStoreError, match="not signed by a CSCA"):
         TrustStore.from_der([test_pki.csca_ec.der], crls=[forged.dump()])
@@ -137,20 +137,20 @@ def test_valid_passports_pass(trust: TrustStore, name: str) -> None:
 
 def test_master_list_trust_store_works_like_the_certificate_files(trust: TrustStore) -> None:
     """A store built from the master list (anchored by the ECDSA CSCA) validates the RSA-signed passport."""
-    test_pki = documents.test_pki()
+    test_pki = testpki.test_pki()
     from_ml = TrustStore.from_der([test_pki.csca_ec.der], master_lists=[test_pki.master_list])
     assert passiveauth.verify(profiles.passport("utopia-bac").files, from_ml, AT).passed
 
 
 def resign(files: dict[str, bytes], **options: object) -> dict[str, bytes]:
     """Replace the SOD with one over ``files``' groups, built with the given options."""
-    hashes = documents.group_hashes({n: r for n, r in files.items() if n.startswith("dg")})
+    hashes = encoders.group_hashes({n: r for n, r in files.items() if n.startswith("dg")})
     hashes.update(options.pop("hashes", {}))  # type: ignore[call-overload]
     for number in options.pop("drop", ()):  # type: ignore[attr-defined]
         del hashes[number]
-    signer = options.pop("signer", documents.test_pki().dsc_ec)
+    signer = options.pop("signer", testpki.test_pki().dsc_ec)
     files = dict(files)
-    files["sod"] = documents.sign_sod(hashes, signer, **options)  # type: ignore[arg-type]
+    files["sod"] = encoders.sign_sod(hashes, signer, **options)  # type: ignore[arg-type]
     return files
 
 
@@ -177,7 +177,7 @@ def odd_dsc(label: str, serial: int, **override: Any) -> pki.Authority:
     return pki.certificate(
         subject=pki.name("UT", f"DS {label}"),
         key=pki.ec_key(pki.Seed(label), "ds", "secp256r1"),
-        issuer=documents.test_pki().csca_ec,
+        issuer=testpki.test_pki().csca_ec,
         serial=serial,
         not_before=pki.utc(2025),
         not_after=pki.utc(2036),
@@ -351,7 +351,7 @@ def test_card_security_signed_by_an_unknown_dsc_is_not_valid(trust: TrustStore) 
 @given(st.binary(max_size=2000), st.binary(max_size=300))
 def test_pa_never_raises_on_garbage(sod_bytes: bytes, dg: bytes) -> None:
     """Random SOD and data group bytes give a failed result, never an exception."""
-    test_pki = documents.test_pki()
+    test_pki = testpki.test_pki()
     store = TrustStore.from_der([test_pki.csca_ec.der])
     result = passiveauth.verify(
         {"sod": b"\x77" + bytes([len(sod_bytes) % 128]) + sod_bytes, "dg1": dg}, store, AT
@@ -371,7 +371,7 @@ def test_pa_rejects_any_change_to_the_signed_bytes(position: int, flip: int, in_
     start = files["sod"].index(region)
     sod_bytes = bytearray(files["sod"])
     sod_bytes[start + position % len(region)] ^= flip
-    test_pki = documents.test_pki()
+    test_pki = testpki.test_pki()
     store = TrustStore.from_der([test_pki.csca_ec.der, test_pki.csca_rsa.der], crls=test_pki.crls)
     result = passiveauth.verify({**files, "sod": bytes(sod_bytes)}, store, AT)
     assert not result.passed and result.errors

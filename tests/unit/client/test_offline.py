@@ -9,14 +9,14 @@ import pytest
 from docval_client.offline import verify_locally
 from emrtd import exchange
 from emrtd.mrz import CANKey
-from emrtd.sim import documents, pki, profiles
+from emrtd.sim import pki, profiles, testpki
 from emrtd.sim.chip import VirtualChip
 from emrtd.truststore import TrustStore
 
 
 @pytest.fixture(scope="module")
 def trust() -> TrustStore:
-    test_pki = documents.test_pki()
+    test_pki = testpki.test_pki()
     return TrustStore.from_der([test_pki.csca_ec.der, test_pki.csca_rsa.der], crls=test_pki.crls)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from docval_client.card import ReaderInfo
+from docval_client.readers import ReaderInfo
 from docval_client.sdk_session import (
     ALLOWED,
     ANY_STATE,

@@ -3,24 +3,23 @@ virtual chip: what a desktop validation does end to end, without sockets or PC/S
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 
-from docval_client.session import Closed, FromServer, Options, Outcome, Progress, ToChip, ToServer, validation
-from docval_server.session import CloseConnection, PostResult, Send, ServerSession
+from docval_client.session import Options, Outcome, Progress
+from docval_server.testing import validate_in_memory
 from emrtd.docval import wire
 from emrtd.docval.reasons import CloseReason
 from emrtd.mrz import CANKey, MRZKey
-from emrtd.sim import documents, pki, profiles
+from emrtd.sim import pki, profiles, testpki
 from emrtd.sim.chip import VirtualChip
 from emrtd.truststore import TrustStore
 
 
 @pytest.fixture(scope="module")
 def trust() -> TrustStore:
-    test_pki = documents.test_pki()
+    test_pki = testpki.test_pki()
     return TrustStore.from_der([test_pki.csca_ec.der, test_pki.csca_rsa.der], crls=test_pki.crls)
 
 
@@ -33,57 +32,22 @@ def pump(
     chip_files: dict[str, bytes] | None = None,
     **options: Any,
 ) -> tuple[Outcome, list[Any]]:
-    """Run client and server against each other; the result POST always succeeds. ``trace``
-    collects what the client sent and its progress events; ``options`` override Options."""
+    """Run client and server against each other (the shipped in-memory pump); the result
+    POST always succeeds. ``trace`` collects what the client sent and its progress events, in
+    order; ``options`` override Options."""
     config = profiles.load(profile, faults)
     config.files.update(chip_files or {})
     chip = VirtualChip(config)
-    trace = [] if trace is None else trace
-    server = ServerSession(
-        known_clients=lambda cid: cid == "desk",
+    key = key or chip.config.mrz_key
+    run = validate_in_memory(
+        chip,
+        Options("v-desk", "desk", key, **({"extended_length": True} | options)),
         trust=trust,
-        random=os.urandom,
         now=lambda: pki.utc(2026, 11, 24),
     )
-    key = key or chip.config.mrz_key
-    client = validation(Options("v-desk", "desk", key, **({"extended_length": True} | options)))
-    inbox: list[Any] = []
-    posts: list[Any] = []
-
-    def deliver(effects: list[Any]) -> None:
-        for effect in effects:
-            if isinstance(effect, Send):
-                inbox.append(effect.message)
-            elif isinstance(effect, CloseConnection):
-                inbox.append(Closed(effect.reason.code, effect.reason.value))
-            elif isinstance(effect, PostResult):
-                posts.append(effect.body)
-                deliver(server.post_finished(True))
-
-    deliver(server.connected())
-    request = next(client)
-    try:
-        while True:
-            if isinstance(request, ToChip):
-                request = client.send(chip.transmit_raw(request.command))
-            elif isinstance(request, ToServer):
-                message = request.message
-                trace.append(message)
-                if isinstance(message, wire.Close):
-                    deliver(server.connection_lost())
-                elif isinstance(message, (wire.FileMessage, wire.ApduMessage)):
-                    deliver(server.receive_binary(message.serialize()))
-                else:
-                    deliver(server.receive_text(wire.serialize_text(message)))
-                request = client.send(None)
-            elif isinstance(request, FromServer):
-                request = client.send(inbox.pop(0))
-            else:
-                assert isinstance(request, Progress)
-                trace.append(request)
-                request = client.send(None)
-    except StopIteration as done:
-        return done.value, posts
+    if trace is not None:
+        trace += run.events
+    return run.outcome, run.posts
 
 
 @pytest.mark.parametrize("profile", ["utopia", "utopia-bac", "utopia-pace", "utopia-im", "utopia-dh", "bsi"])

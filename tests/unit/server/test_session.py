@@ -28,7 +28,7 @@ from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.docval import wire
 from emrtd.docval.reasons import CloseReason
 from emrtd.lds import dg15
-from emrtd.sim import documents, pki, profiles
+from emrtd.sim import pki, profiles, testpki
 from emrtd.sim.chip import VirtualChip
 from emrtd.sm import SecureMessaging
 from emrtd.truststore import TrustStore
@@ -38,7 +38,7 @@ NOW = pki.utc(2026, 11, 24)
 
 @pytest.fixture(scope="module")
 def trust() -> TrustStore:
-    test_pki = documents.test_pki()
+    test_pki = testpki.test_pki()
     return TrustStore.from_der([test_pki.csca_ec.der, test_pki.csca_rsa.der], crls=test_pki.crls)
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 from emrtd import pubkey
 from emrtd.errors import EmrtdError
 from emrtd.lds import com, dg1, dg2, dg14, sod
-from emrtd.sim import documents, pki, profiles
+from emrtd.sim import documents, pki, profiles, spec, testpki
 from emrtd.truststore import CscaMasterList
 
 
@@ -54,7 +54,7 @@ def test_same_seed_same_pki() -> None:
 
 def test_csca_has_explicit_brainpool_parameters_and_signs_its_dscs() -> None:
     """The ECDSA CSCA publishes explicit brainpoolP384r1 parameters and its DSC verifies under it."""
-    trust = documents.test_pki()
+    trust = testpki.test_pki()
     csca_key = pubkey.parse_spki(
         trust.csca_ec.certificate["tbs_certificate"]["subject_public_key_info"].dump()
     )
@@ -73,7 +73,7 @@ def test_csca_has_explicit_brainpool_parameters_and_signs_its_dscs() -> None:
 
 def test_crl_revokes_the_revoked_dsc_only() -> None:
     """The ECDSA CSCA's CRL lists the revoked DSC's serial and nothing else."""
-    trust = documents.test_pki()
+    trust = testpki.test_pki()
     revoked = crl.CertificateList.load(trust.crls[0])["tbs_cert_list"]["revoked_certificates"]
     assert [entry["user_certificate"].native for entry in revoked] == [
         trust.dsc_revoked.certificate.serial_number
@@ -86,7 +86,7 @@ def test_crl_revokes_the_revoked_dsc_only() -> None:
 
 def test_master_list_holds_both_cscas_and_is_signed() -> None:
     """The master list is CMS SignedData (2.23.136.1.1.2) over both CSCAs; its signature verifies."""
-    trust = documents.test_pki()
+    trust = testpki.test_pki()
     info = cms.ContentInfo.load(trust.master_list)
     signed = info["content"]
     assert signed["encap_content_info"]["content_type"].dotted == pki.OID_MASTER_LIST
@@ -127,14 +127,14 @@ def test_sod_is_signed_by_the_dsc() -> None:
     """The SOD's signer is the trusted ECDSA DSC and its signed attributes verify."""
     document = passport()
     parsed = sod.parse(document.files["sod"])
-    assert parsed.certificates[0].dump() == documents.test_pki().dsc_ec.der
+    assert parsed.certificates[0].dump() == testpki.test_pki().dsc_ec.der
 
 
 @pytest.mark.parametrize("kind", ["jpeg", "jp2"])
 def test_dg2_holds_a_decodable_face(kind: str) -> None:
     """DG2 carries a 240x320 face that Pillow decodes, as JPEG or JPEG 2000."""
-    spec = documents.PassportSpec(f"face-{kind}", image=kind)
-    face = dg2.parse(documents.build(spec).files["dg2"]).face
+    passport_spec = spec.PassportSpec(f"face-{kind}", image=kind)
+    face = dg2.parse(documents.build(passport_spec).files["dg2"]).face
     assert (face.width, face.height) == (240, 320)
     assert Image.open(io.BytesIO(face.data)).size == (240, 320)
 
@@ -158,7 +158,7 @@ def test_tampered_dg_breaks_only_its_hash() -> None:
 
 def test_signer_faults_pick_the_bad_dsc() -> None:
     """unknown-dsc, expired-dsc and revoked-dsc sign with the rogue, expired and revoked DSCs."""
-    trust = documents.test_pki()
+    trust = testpki.test_pki()
     for fault, authority in (
         ("unknown-dsc", trust.rogue_dsc),
         ("expired-dsc", trust.dsc_expired),

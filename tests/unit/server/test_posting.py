@@ -15,7 +15,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from docval_server._types import HTTPClient
-from docval_server.results import Policy, ResultPoster, Target
+from docval_server.posting import Policy, ResultPoster, Target
 
 
 class Recorder(Resource):

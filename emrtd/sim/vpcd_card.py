@@ -1,6 +1,8 @@
-"""``docval-sim``: insert a virtual passport into the ``vpcd`` reader of ``pcscd``.
+"""``docval-sim`` (also ``python -m emrtd.sim``): the virtual passport as a card in the
+``vpcd`` reader of ``pcscd``.
 
-The socket side of :mod:`emrtd.sim.vpcd` (which is sans-I/O). Connecting to vpcd inserts
+The socket side of :mod:`emrtd.sim.vpcd` (which is sans-I/O); the only module of
+:mod:`emrtd` that opens a socket, and only when run as this command. Connecting to vpcd inserts
 the card; closing the connection removes it. ``SIGUSR1`` toggles the card out and back in;
 ``SIGTERM``/Ctrl-C remove it and exit. ``--log-apdus`` prints every APDU pair (this shows
 passport data: use it for diagnostics only).
@@ -20,10 +22,10 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from emrtd.errors import EmrtdError
-from emrtd.sim import documents, profiles
-from emrtd.sim.chip import VirtualChip
-from emrtd.sim.vpcd import DEFAULT_PORT, VpcdSession
+from ..errors import EmrtdError
+from . import profiles, spec, testpki
+from .chip import VirtualChip
+from .vpcd import DEFAULT_PORT, VpcdSession
 
 
 class _Toggle:
@@ -104,7 +106,7 @@ def run(
 def write_trust_store(folder: Path) -> int:
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for name, data in documents.test_pki().trust_files().items():
+        for name, data in testpki.test_pki().trust_files().items():
             (folder / name).write_bytes(data)
     except OSError as exc:
         print(f"error: cannot write the trust store to {folder}: {exc.strerror or exc}", file=sys.stderr)
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "--fault",
         action="append",
         default=[],
-        choices=documents.FAULTS,
+        choices=spec.FAULTS,
         help="add a fault mode (repeatable; utopia profiles only)",
     )
     parser.add_argument("--list", action="store_true", help="list profiles and fault modes, then exit")
@@ -138,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for name in profiles.PROFILES:
             print(f"{name:12} {profiles.DESCRIPTIONS[name]}")
-        print("faults:", ", ".join(documents.FAULTS))
+        print("faults:", ", ".join(spec.FAULTS))
         return 0
     try:
         if args.write_trust_store:
