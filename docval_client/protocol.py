@@ -29,8 +29,11 @@ class Driver:
         transmit: Callable[[bytes], bytes],
         progress: Callable[[Progress], None],
         key_wanted: Callable[[], None] | None = None,
+        *,
+        blocking: Callable[..., Deferred[Any]] = deferToThread,
     ) -> None:
         self.flow, self.transmit, self.progress = flow, transmit, progress
+        self.blocking = blocking  # runs the card's blocking transmit off the reactor thread
         self.key_wanted = key_wanted  # the chip refused the key: call provide_key() to go on
         self.done: Deferred[Outcome] = Deferred()
         self.protocol: ClientProtocol | None = None
@@ -62,7 +65,7 @@ class Driver:
             request = next(self.flow) if first else self.flow.send(value)
             while True:
                 if isinstance(request, ToChip):
-                    deferToThread(self.transmit, request.command).addCallbacks(
+                    self.blocking(self.transmit, request.command).addCallbacks(
                         self._advance, self._chip_failed
                     )
                     return

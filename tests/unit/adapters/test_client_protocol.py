@@ -1,0 +1,95 @@
+"""The desktop client's Autobahn adapter (``docval_client.protocol``: Driver and ClientProtocol)
+in memory against the server's adapter: a whole validation through both WebSocket stacks,
+cancelling, and a server that closes. The card runs synchronously (``blocking=maybeDeferred``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.task import Clock
+
+from docval_client.protocol import Driver, factory
+from docval_client.session import Options, Outcome, validation
+from docval_server.protocol import make_site
+from emrtd.docval.reasons import CloseReason
+from emrtd.sim import VirtualChip, profiles
+from emrtd.truststore import TrustStore
+
+from .memory import clock_for_autobahn, connect, settle
+from .test_server_protocol import make_server, trust  # noqa: F401 - the fixture
+
+URL = "ws://127.0.0.1:8765/ws2/validate"
+
+
+NOW = 1_795_000_000.0  # 2026-11-18: the test PKI's certificates are valid
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    with clock_for_autobahn() as clock:
+        clock.advance(NOW)
+        yield clock
+
+
+def driver_for(chip: VirtualChip, **options: Any) -> tuple[Driver, list[Outcome]]:
+    assert chip.config.mrz_key is not None
+    flow = validation(Options("v-mem", "c-1", chip.config.mrz_key, extended_length=True, **options))
+    driver = Driver(flow, chip.transmit_raw, lambda _event: None, blocking=maybeDeferred)
+    outcomes: list[Outcome] = []
+    driver.done.addCallback(outcomes.append)
+    return driver, outcomes
+
+
+def test_validation_through_both_adapters(trust: TrustStore, clock: Clock) -> None:  # noqa: F811
+    """The client adapter and the server adapter complete a validation: RESULT, 1000, posted."""
+    server, results = make_server(trust, clock)
+    driver, outcomes = driver_for(VirtualChip(profiles.load("utopia")))
+    pump = connect(make_site(server), factory(URL, driver))[2]
+    settle(pump, clock, steps=2000)
+    assert outcomes, "the session did not finish"
+    passport = outcomes[0].passport
+    assert passport is not None and passport["chipAuthenticationResult"] == "SUCCESS"
+    assert results.bodies == [passport] and outcomes[0].reason == ""
+
+
+def test_cancel_sends_cancelled_by_user(trust: TrustStore, clock: Clock) -> None:  # noqa: F811
+    """Driver.cancel() (Ctrl-C) closes with 1001 CANCELLED_BY_USER; the server posts nothing."""
+    server, results = make_server(trust, clock)
+    chip = VirtualChip(profiles.load("utopia"))
+    assert chip.config.mrz_key is not None
+    waiting: list[Deferred[Any]] = []
+
+    def card_busy(_function: Any, *_args: Any) -> Deferred[Any]:  # the chip never answers
+        waiting.append(Deferred())
+        return waiting[-1]
+
+    flow = validation(Options("v-mem", "c-1", chip.config.mrz_key, extended_length=True))
+    driver = Driver(flow, chip.transmit_raw, lambda _event: None, blocking=card_busy)
+    outcomes: list[Outcome] = []
+    driver.done.addCallback(outcomes.append)
+    pump = connect(make_site(server), factory(URL, driver))[2]
+    settle(pump, clock, steps=50)
+    assert waiting and server.connections  # START sent, ACCEPT back, reading the chip
+    driver.cancel()
+    settle(pump, clock, steps=200)
+    assert outcomes and outcomes[0].reason is CloseReason.CANCELLED_BY_USER
+    assert results.bodies == [] and not server.connections
+
+
+def test_server_close_ends_the_session(trust: TrustStore, clock: Clock) -> None:  # noqa: F811
+    """A server that refuses the client id: the driver ends with the server's reason."""
+    server, _results = make_server(trust, clock)
+    chip = VirtualChip(profiles.load("utopia"))
+    assert chip.config.mrz_key is not None
+    flow = validation(Options("v-mem", "stranger", chip.config.mrz_key, extended_length=True))
+    driver = Driver(flow, chip.transmit_raw, lambda _event: None, blocking=maybeDeferred)
+    outcomes: list[Outcome] = []
+    driver.done.addCallback(outcomes.append)
+    pump = connect(make_site(server), factory(URL, driver))[2]
+    settle(pump, clock, steps=200)
+    assert outcomes and outcomes[0].reason == "INVALID_CLIENT_ID" and outcomes[0].passport is None
+    assert json.dumps(outcomes[0].reason)
