@@ -49,7 +49,10 @@ def test_client_imports_nothing_from_the_server() -> None:
     """docval_client depends on emrtd only."""
     graph = _graph()
     offenders = {
-        (a, b) for a, deps in graph.items() if a.startswith("docval_client") for b in deps
+        (a, b)
+        for a, deps in graph.items()
+        if a.startswith("docval_client")
+        for b in deps
         if b.startswith("docval_server")
     }
     assert not offenders
@@ -110,3 +113,29 @@ def test_no_import_cycles() -> None:
         if module not in index:
             visit(module)
     assert cycles == []
+
+
+def test_public_api_is_declared() -> None:
+    """Every module emrtd declares public imports, and every top-level module is either
+    declared or internal (underscore)."""
+    import importlib
+
+    import emrtd
+
+    for name in emrtd.__all__:
+        importlib.import_module(f"emrtd.{name}")
+    top = {p.stem for p in (ROOT / "emrtd").glob("*.py")} | {
+        p.name for p in (ROOT / "emrtd").iterdir() if p.is_dir()
+    }
+    internal = {
+        "__init__",
+        "__pycache__",
+        "countries",
+        "curves",
+        "dhgroups",
+        "ecmath",
+        "signatures",
+        "signeddata",
+        "pubkey",
+    }
+    assert top - internal - set(emrtd.__all__) == set()

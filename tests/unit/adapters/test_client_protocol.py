@@ -35,10 +35,12 @@ def clock() -> Iterator[Clock]:
         yield clock
 
 
-def driver_for(chip: VirtualChip, **options: Any) -> tuple[Driver, list[Outcome]]:
+def driver_for(
+    chip: VirtualChip, client_id: str = "c-1", blocking: Any = maybeDeferred
+) -> tuple[Driver, list[Outcome]]:
     assert chip.config.mrz_key is not None
-    flow = validation(Options("v-mem", "c-1", chip.config.mrz_key, extended_length=True, **options))
-    driver = Driver(flow, chip.transmit_raw, lambda _event: None, blocking=maybeDeferred)
+    flow = validation(Options("v-mem", client_id, chip.config.mrz_key, extended_length=True))
+    driver = Driver(flow, chip.transmit_raw, lambda _event: None, blocking=blocking)
     outcomes: list[Outcome] = []
     driver.done.addCallback(outcomes.append)
     return driver, outcomes
@@ -67,10 +69,7 @@ def test_cancel_sends_cancelled_by_user(trust: TrustStore, clock: Clock) -> None
         waiting.append(Deferred())
         return waiting[-1]
 
-    flow = validation(Options("v-mem", "c-1", chip.config.mrz_key, extended_length=True))
-    driver = Driver(flow, chip.transmit_raw, lambda _event: None, blocking=card_busy)
-    outcomes: list[Outcome] = []
-    driver.done.addCallback(outcomes.append)
+    driver, outcomes = driver_for(chip, blocking=card_busy)
     pump = connect(make_site(server), factory(URL, driver))[2]
     settle(pump, clock, steps=50)
     assert waiting and server.connections  # START sent, ACCEPT back, reading the chip
@@ -83,12 +82,7 @@ def test_cancel_sends_cancelled_by_user(trust: TrustStore, clock: Clock) -> None
 def test_server_close_ends_the_session(trust: TrustStore, clock: Clock) -> None:  # noqa: F811
     """A server that refuses the client id: the driver ends with the server's reason."""
     server, _results = make_server(trust, clock)
-    chip = VirtualChip(profiles.load("utopia"))
-    assert chip.config.mrz_key is not None
-    flow = validation(Options("v-mem", "stranger", chip.config.mrz_key, extended_length=True))
-    driver = Driver(flow, chip.transmit_raw, lambda _event: None, blocking=maybeDeferred)
-    outcomes: list[Outcome] = []
-    driver.done.addCallback(outcomes.append)
+    driver, outcomes = driver_for(VirtualChip(profiles.load("utopia")), "stranger")
     pump = connect(make_site(server), factory(URL, driver))[2]
     settle(pump, clock, steps=200)
     assert outcomes and outcomes[0].reason == "INVALID_CLIENT_ID" and outcomes[0].passport is None
