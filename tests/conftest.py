@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import txaio
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,3 +35,21 @@ def shared_file(path: Path) -> bytes:
     if not path.exists():
         pytest.fail(f"reference data missing: {path} (is ../shared checked out?)", pytrace=False)
     return path.read_bytes()
+
+
+def use_txaio(framework: str) -> None:
+    """Point txaio (Autobahn's async layer) at ``twisted`` or ``asyncio``. txaio allows one
+    framework per process; the adapters' unit tests run Autobahn on Twisted, the server's
+    integration client on asyncio, so each test module says which it needs."""
+    module = txaio
+    module._explicit_framework = None
+    getattr(module, f"use_{framework}")()
+
+
+@pytest.fixture(autouse=True)
+def _txaio_framework(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests whose module sets ``TXAIO_FRAMEWORK`` run with txaio on that framework."""
+    framework = getattr(request.module, "TXAIO_FRAMEWORK", None)
+    if framework is not None:
+        use_txaio(framework)
+    yield

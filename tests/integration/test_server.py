@@ -21,6 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ..conftest import use_txaio
+
+use_txaio("asyncio")
+
 from autobahn.asyncio.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from autobahn.websocket.compress import (
     PerMessageDeflateOffer,
@@ -38,6 +43,7 @@ from emrtd.lds import dg15
 from emrtd.sim import profiles, testpki
 from emrtd.sim.chip import VirtualChip
 
+TXAIO_FRAMEWORK = "asyncio"  # the client below is Autobahn on asyncio
 ROOT = Path(__file__).resolve().parents[2]
 TWISTD = Path(sys.executable).with_name("twistd")
 

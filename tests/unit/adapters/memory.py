@@ -13,7 +13,6 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.test import iosim
 
-txaio.use_twisted()
 TXAIO: Any = txaio  # txaio.config is set by use_twisted(), which mypy cannot see
 
 

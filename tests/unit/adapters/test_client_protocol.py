@@ -22,6 +22,7 @@ from emrtd.truststore import TrustStore
 from .memory import clock_for_autobahn, connect, settle
 from .test_server_protocol import make_server, trust  # noqa: F401 - the fixture
 
+TXAIO_FRAMEWORK = "twisted"
 URL = "ws://127.0.0.1:8765/ws2/validate"
 
 

@@ -15,6 +15,7 @@ from docval_client.sdk_server import SdkFactory, make_site
 
 from .memory import clock_for_autobahn, connect, recording_factory, settle
 
+TXAIO_FRAMEWORK = "twisted"
 URL = "ws://127.0.0.1:24727/sdk"
 
 

@@ -24,6 +24,7 @@ from emrtd.truststore import TrustStore
 
 from .memory import clock_for_autobahn, connect, recording_factory, settle
 
+TXAIO_FRAMEWORK = "twisted"
 URL = "ws://127.0.0.1:8765/ws2/validate"
 
 
