@@ -79,7 +79,7 @@ class Workflow:
 
             chip = VirtualChip(profiles.load(self.sdk.simulator or "utopia"))
             atr = chip.power_on()
-            return chip.transmit, atr, None
+            return chip.transmit_raw, atr, None
         pcsc = card.PcscCard(self.run.reader)
         self.close_card = pcsc.close
         return pcsc.transmit_raw, pcsc.atr, pcsc.max_apdu
