@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from asn1crypto import core
 from asn1crypto import keys as asn1_keys
 from cryptography.hazmat.primitives.asymmetric import dh, ec, rsa
 
-from . import curves
+from . import curves, dhgroups
 from .errors import LDSError, UnsupportedAlgorithmError
 
 
@@ -63,8 +64,62 @@ def decode_point(curve: curves.Curve, data: bytes) -> ECPublicKey:
     return ECPublicKey(curve, x, y)
 
 
-def curve_from_parameters(params: asn1_keys.ECDomainParameters) -> curves.Curve:
+# Algorithm identifiers of SubjectPublicKeyInfo as eMRTDs use them.
+OID_RSA = "1.2.840.113549.1.1.1"
+OID_RSA_PSS = "1.2.840.113549.1.1.10"
+OID_EC = "1.2.840.10045.2.1"
+OID_DH_X942 = "1.2.840.10046.2.1"  # dhpublicnumber: DomainParameters {p, g, q, …}
+OID_DH_PKCS3 = "1.2.840.113549.1.3.1"  # dhKeyAgreement: DHParameter {p, g, [privateValueLength]}
+#: BSI TR-03110-3 §A.2.1.1 / 9303-11 §9.5.1: the parameters are an INTEGER naming a
+#: standardized group (Table 6: 0-2 the RFC 5114 MODP groups, 8-18 the NIST and brainpool curves).
+OID_STANDARDIZED_DOMAIN_PARAMETERS = "0.4.0.127.0.7.1.2"
+
+
+class _AlgorithmIdentifier(core.Sequence):
+    _fields = [("algorithm", core.ObjectIdentifier), ("parameters", core.Any, {"optional": True})]
+
+
+class _SubjectPublicKeyInfo(core.Sequence):
+    _fields = [("algorithm", _AlgorithmIdentifier), ("subject_public_key", core.OctetBitString)]
+
+
+class _RSAPublicKey(core.Sequence):
+    _fields = [("modulus", core.Integer), ("public_exponent", core.Integer)]
+
+
+class _DHParameter(core.Sequence):  # PKCS #3
+    _fields = [
+        ("p", core.Integer),
+        ("g", core.Integer),
+        ("private_value_length", core.Integer, {"optional": True}),
+    ]
+
+
+class _DomainParameters(core.Sequence):  # X9.42
+    _fields = [
+        ("p", core.Integer),
+        ("g", core.Integer),
+        ("q", core.Integer),
+        ("j", core.Integer, {"optional": True}),
+        ("validation_parms", core.Any, {"optional": True}),
+    ]
+
+
+def _unsigned(value: core.Integer, what: str, notes: list[str]) -> int:
+    """An INTEGER that must be positive; one encoded with its sign bit set (no leading 00, as
+    some issuers personalised moduli) is read as unsigned, and the oddity is recorded."""
+    number: int = value.native
+    if number < 0:
+        number += 1 << (8 * len(value.contents))
+        notes.append(f"{what} is encoded as a negative INTEGER (read as unsigned)")
+    return number
+
+
+def curve_from_parameters(
+    params: asn1_keys.ECDomainParameters, notes: list[str] | None = None
+) -> curves.Curve:
     """The curve named or described (explicitly) by ECParameters."""
+    notes = [] if notes is None else notes
     if params.name == "named":
         return curves.by_name(params.chosen.native)
     if params.name == "specified":
@@ -72,7 +127,7 @@ def curve_from_parameters(params: asn1_keys.ECDomainParameters) -> curves.Curve:
         field = spec["field_id"]
         if field["field_type"].native != "prime_field":
             raise UnsupportedAlgorithmError("only prime-field curves are supported")
-        p = field["parameters"].native
+        p = _unsigned(field["parameters"], "the curve's prime", notes)
         a = int.from_bytes(spec["curve"]["a"].native, "big")
         b = int.from_bytes(spec["curve"]["b"].native, "big")
         base = spec["base"].native
@@ -81,30 +136,59 @@ def curve_from_parameters(params: asn1_keys.ECDomainParameters) -> curves.Curve:
             raise UnsupportedAlgorithmError("explicit base point is not uncompressed")
         gx = int.from_bytes(base[1 : 1 + size], "big")
         gy = int.from_bytes(base[1 + size :], "big")
-        return curves.match_explicit(p, a, b, gx, gy, spec["order"].native)
+        return curves.match_explicit(p, a, b, gx, gy, _unsigned(spec["order"], "the curve's order", notes))
     raise UnsupportedAlgorithmError("implicitly-CA EC parameters are not supported")
 
 
-def parse_spki(der: bytes) -> PublicKey:
-    """Parse a DER SubjectPublicKeyInfo (RSA, EC named or explicit, DH)."""
+def _dh_public(key_bits: bytes, p: int, g: int, q: int | None, notes: list[str]) -> DHPublicKey:
+    y = _unsigned(core.Integer.load(key_bits, strict=True), "the DH public value", notes)
+    return DHPublicKey(p, g, q, y)
+
+
+def _standardized(parameter_id: int, key_bits: bytes, notes: list[str]) -> PublicKey:
+    if parameter_id in curves.BY_PACE_ID:
+        return decode_point(curves.BY_PACE_ID[parameter_id], key_bits)
+    if parameter_id in dhgroups.BY_PACE_ID:
+        group = dhgroups.BY_PACE_ID[parameter_id]
+        return _dh_public(key_bits, group.p, group.g, group.q, notes)
+    raise UnsupportedAlgorithmError(f"standardized domain parameters {parameter_id} are not supported")
+
+
+def parse_spki_noting(der: bytes) -> tuple[PublicKey, tuple[str, ...]]:
+    """:func:`parse_spki`, plus the oddities accepted on the way (a negative modulus …)."""
+    notes: list[str] = []
     try:
-        info = asn1_keys.PublicKeyInfo.load(der, strict=True)
-        algorithm = info["algorithm"]["algorithm"].native
-        if algorithm in ("rsa", "rsassa_pss"):
-            rsa_key = info["public_key"].parsed
-            return rsa.RSAPublicNumbers(
-                rsa_key["public_exponent"].native, rsa_key["modulus"].native
-            ).public_key()
-        if algorithm == "ec":
-            curve = curve_from_parameters(info["algorithm"]["parameters"])
-            return decode_point(curve, bytes(info["public_key"]))
-        if algorithm == "dh":
-            params = info["algorithm"]["parameters"]
-            y = info["public_key"].parsed.native
-            q = params["q"].native if "q" in params and params["q"].native is not None else None
-            return DHPublicKey(params["p"].native, params["g"].native, q, y)
+        info = _SubjectPublicKeyInfo.load(der, strict=True)
+        algorithm = info["algorithm"]["algorithm"].dotted
+        params = info["algorithm"]["parameters"]
+        key_bits = bytes(info["subject_public_key"])
+        key: PublicKey
+        if algorithm in (OID_RSA, OID_RSA_PSS):
+            rsa_key = _RSAPublicKey.load(key_bits, strict=True)
+            modulus = _unsigned(rsa_key["modulus"], "the RSA modulus", notes)
+            exponent = _unsigned(rsa_key["public_exponent"], "the RSA exponent", notes)
+            key = rsa.RSAPublicNumbers(exponent, modulus).public_key()
+        elif algorithm == OID_EC:
+            curve = curve_from_parameters(asn1_keys.ECDomainParameters.load(params.dump()), notes)
+            key = decode_point(curve, key_bits)
+        elif algorithm == OID_STANDARDIZED_DOMAIN_PARAMETERS:
+            key = _standardized(params.parse(core.Integer).native, key_bits, notes)
+        elif algorithm == OID_DH_X942:
+            domain = params.parse(_DomainParameters)
+            key = _dh_public(key_bits, domain["p"].native, domain["g"].native, domain["q"].native, notes)
+        elif algorithm == OID_DH_PKCS3:
+            domain = params.parse(_DHParameter)
+            key = _dh_public(key_bits, domain["p"].native, domain["g"].native, None, notes)
+        else:
+            raise UnsupportedAlgorithmError(f"public key algorithm {algorithm} is not supported")
     except (UnsupportedAlgorithmError, LDSError):
         raise
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         raise LDSError(f"malformed SubjectPublicKeyInfo: {exc}") from None
-    raise UnsupportedAlgorithmError(f"public key algorithm {algorithm} is not supported")
+    return key, tuple(notes)
+
+
+def parse_spki(der: bytes) -> PublicKey:
+    """Parse a DER SubjectPublicKeyInfo: RSA, EC (named, explicit, or BSI standardized domain
+    parameters), DH (X9.42, PKCS #3, or standardized domain parameters)."""
+    return parse_spki_noting(der)[0]

@@ -14,9 +14,12 @@ class DG15:
     public_key: pubkey.PublicKey
     spki: bytes = field(repr=False)
     raw: bytes = field(repr=False)
+    #: Oddities accepted while parsing (e.g. a modulus encoded as a negative INTEGER).
+    notes: tuple[str, ...] = ()
 
 
 def parse(raw: bytes) -> DG15:
     top = outer("dg15", raw, 0x6F)
     with parsing("dg15"):
-        return DG15(pubkey.parse_spki(top.value), top.value, raw)
+        key, notes = pubkey.parse_spki_noting(top.value)
+        return DG15(key, top.value, raw, notes)
