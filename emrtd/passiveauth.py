@@ -48,6 +48,8 @@ class PassiveAuthenticationResult:
     hashes: Mapping[int, bytes] = field(default_factory=dict, repr=False)
     signer: x509.Certificate | None = field(default=None, repr=False)
     csca: TrustedCertificate | None = field(default=None, repr=False)
+    #: Oddities accepted on the way (an id-data SOD, say): not failures, but never silent.
+    notes: tuple[str, ...] = ()
 
     @property
     def all_hashes_valid(self) -> bool:
@@ -115,6 +117,7 @@ def verify(files: Mapping[str, bytes], trust: TrustStore, at: datetime) -> Passi
         parsed.hashes,
         signer,
         csca,
+        parsed.notes,
     )
 
 

@@ -29,18 +29,29 @@ def signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.C
         return None
 
 
+def _certificates(signed: cms.SignedData) -> list[x509.Certificate]:
+    if signed["certificates"].native is None:
+        return []
+    return [c.chosen for c in signed["certificates"] if c.name == "certificate"]
+
+
+def _name_set(name: x509.Name) -> frozenset[tuple[str, str]]:
+    """A Name as a set of (attribute type, normalized value): RDN order does not count. Some
+    issuers write the SignerInfo's issuer with the RDNs in another order than the DSC's."""
+    return frozenset(
+        (attribute["type"].dotted, " ".join(str(attribute["value"].native).lower().split()))
+        for rdn in name.chosen
+        for attribute in rdn
+    )
+
+
 def _signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.Certificate | None:
     sid = signer["sid"]
-    candidates = (
-        [c.chosen for c in signed["certificates"] if c.name == "certificate"]
-        if signed["certificates"].native is not None
-        else []
-    )
-    for cert in candidates:
+    for cert in _certificates(signed):
         if sid.name == "issuer_and_serial_number":
-            if (
+            if cert.serial_number == sid.chosen["serial_number"].native and (
                 cert.issuer == sid.chosen["issuer"]
-                and cert.serial_number == sid.chosen["serial_number"].native
+                or _name_set(cert.issuer) == _name_set(sid.chosen["issuer"])
             ):
                 return cert
         elif cert.key_identifier == sid.chosen.native:
@@ -82,16 +93,33 @@ def _verify_signer(signed: cms.SignedData, econtent: bytes, step: str) -> x509.C
     message_digest = _attribute(attributes, "message_digest")
     if message_digest is None or message_digest.native != hashlib.new(digest, econtent).digest():
         raise VerificationError("messageDigest attribute does not match the eContent", step=step)
-    certificate = _signer_certificate(signed, signer)
-    if certificate is None:
-        raise VerificationError("the signer's certificate is not in the SignedData", step=step)
-    try:
-        key = pubkey.parse_spki(certificate["tbs_certificate"]["subject_public_key_info"].dump())
-    except EmrtdError as exc:
-        raise UnsupportedAlgorithmError(f"signer key: {exc.message}", step=step) from None
     # The signature covers the DER SET OF the attributes, sent with an [0] IMPLICIT tag.
     signed_bytes = b"\x31" + attributes.dump()[1:]
-    signatures.verify(
-        key, signer["signature_algorithm"], signed_bytes, signer["signature"].native, digest=digest, step=step
-    )
-    return certificate
+
+    def check(cert: x509.Certificate) -> None:
+        try:
+            key = pubkey.parse_spki(cert["tbs_certificate"]["subject_public_key_info"].dump())
+        except EmrtdError as exc:
+            raise UnsupportedAlgorithmError(f"signer key: {exc.message}", step=step) from None
+        signatures.verify(
+            key,
+            signer["signature_algorithm"],
+            signed_bytes,
+            signer["signature"].native,
+            digest=digest,
+            step=step,
+        )
+
+    certificate = _signer_certificate(signed, signer)
+    if certificate is not None:
+        check(certificate)
+        return certificate
+    # The sid names no certificate we can match: accept the one certificate of the SignedData
+    # whose key verifies the signature (a certificate that does not verify is never taken).
+    for candidate in _certificates(signed):
+        try:
+            check(candidate)
+        except EmrtdError:
+            continue
+        return candidate
+    raise VerificationError("the signer's certificate is not in the SignedData", step=step)

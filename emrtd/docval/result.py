@@ -66,7 +66,7 @@ def build(
 ) -> dict[str, Any]:
     """The result for one validation; ``errors`` are notes to record besides the verdicts'
     and PA's reasons (never personal data)."""
-    errors = list(errors) + list(verdicts.errors) + list(pa.errors)
+    errors = list(errors) + list(verdicts.errors) + list(pa.errors) + list(pa.notes)
     face = None
     if "dg2" in files:
         try:

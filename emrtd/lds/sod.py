@@ -14,9 +14,13 @@ from ..errors import LDSError
 from .base import outer, parsing
 
 OID_LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
+OID_DATA = "1.2.840.113549.1.7.1"  # id-data: some issuers' SODs say this instead
 
 HASH_NAMES = {
-    "sha1": "SHA-1", "sha224": "SHA-224", "sha256": "SHA-256", "sha384": "SHA-384",
+    "sha1": "SHA-1",
+    "sha224": "SHA-224",
+    "sha256": "SHA-256",
+    "sha384": "SHA-384",
     "sha512": "SHA-512",
 }
 
@@ -57,6 +61,8 @@ class SOD:
     certificates: tuple[x509.Certificate, ...]
     signer_infos: tuple[cms.SignerInfo, ...]
     lds_version: str | None
+    #: Oddities accepted while parsing (e.g. eContentType id-data), for the result's errors.
+    notes: tuple[str, ...] = ()
 
     @property
     def hash_algorithm_name(self) -> str:
@@ -64,15 +70,18 @@ class SOD:
         return HASH_NAMES.get(self.hash_algorithm, self.hash_algorithm.upper())
 
 
-def signed_content(der: bytes, content_type: str, what: str) -> tuple[cms.SignedData, bytes]:
+def signed_content(
+    der: bytes, content_type: str, what: str, *, also: tuple[str, ...] = ()
+) -> tuple[cms.SignedData, bytes]:
     """The SignedData and raw eContent of a CMS ContentInfo whose eContentType must be
-    ``content_type`` (EF.SOD, EF.CardSecurity, master lists). Call inside ``parsing()``."""
+    ``content_type`` (EF.SOD, EF.CardSecurity, master lists) or one of ``also``. Call inside
+    ``parsing()``."""
     info = cms.ContentInfo.load(der, strict=True)
     if info["content_type"].native != "signed_data":
         raise LDSError(f"{what} content is not SignedData")
     signed = info["content"]
     encap = signed["encap_content_info"]
-    if encap["content_type"].dotted != content_type:
+    if encap["content_type"].dotted not in (content_type, *also):
         raise LDSError(f"{what} eContentType is {encap['content_type'].dotted}, not {content_type}")
     content = encap["content"]
     if content is None or isinstance(content, core.Void):
@@ -91,7 +100,12 @@ def certificates_of(signed: cms.SignedData) -> tuple[x509.Certificate, ...]:
 def parse(raw: bytes) -> SOD:
     top = outer("sod", raw, 0x77)
     with parsing("sod"):
-        signed, econtent = signed_content(top.value, OID_LDS_SECURITY_OBJECT, "EF.SOD")
+        # Lenient: a few issuers wrote id-data as eContentType; the content must still be an
+        # LDSSecurityObject (parsed strictly below) and the signature still covers it.
+        signed, econtent = signed_content(top.value, OID_LDS_SECURITY_OBJECT, "EF.SOD", also=(OID_DATA,))
+        notes: tuple[str, ...] = ()
+        if signed["encap_content_info"]["content_type"].dotted == OID_DATA:
+            notes = ("sod: eContentType is id-data, not the LDS security object type (accepted)",)
         lso = LDSSecurityObject.load(econtent, strict=True)
         hashes: dict[int, bytes] = {}
         for item in lso["data_group_hash_values"]:
@@ -100,11 +114,16 @@ def parse(raw: bytes) -> SOD:
                 raise LDSError(f"invalid or repeated data group number {number}")
             hashes[number] = item["data_group_hash_value"].native
         version_info = lso["lds_version_info"]
-        lds_version = None if isinstance(version_info, core.Void) else (
-            version_info["lds_version"].native
-        )
+        lds_version = None if isinstance(version_info, core.Void) else (version_info["lds_version"].native)
         certificates = certificates_of(signed)
         return SOD(
-            raw, signed, econtent, lso["hash_algorithm"]["algorithm"].native, hashes,
-            certificates, tuple(signed["signer_infos"]), lds_version,
+            raw,
+            signed,
+            econtent,
+            lso["hash_algorithm"]["algorithm"].native,
+            hashes,
+            certificates,
+            tuple(signed["signer_infos"]),
+            lds_version,
+            notes,
         )
