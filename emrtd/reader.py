@@ -2,7 +2,10 @@
 
 :func:`read_file` selects a file by short file identifier in its first READ BINARY (or by
 SELECT when SFIs are off), learns the file's length from its TLV header, then reads the rest
-in chunks of at most ``max_block`` bytes. Offsets above 32767 use the odd-INS READ BINARY
+in chunks of at most ``max_block`` bytes. A chip that refuses READ BINARY by SFI (``6A82``,
+``6A86``, ``6A81``, ``6D00``, as some do) gets SELECT EF by file identifier and READ BINARY by
+offset instead; a shared :class:`BlockSize` remembers which works, so a chip that supports
+SFIs never pays an extra APDU. Offsets above 32767 use the odd-INS READ BINARY
 (``B1``, offset in DO'54', data in DO'53'). End-of-file answers are handled: ``6282`` (fewer
 bytes than asked), ``6Cxx`` (ask again for xx bytes).
 """
@@ -35,6 +38,10 @@ class BlockSize:
 
     size: int = DEFAULT_MAX_BLOCK
     fell_back: bool = False
+    #: Whether READ BINARY by short file identifier works on this chip: None until a read
+    #: tells. Once True, a 6A82 to an SFI read means "no such file"; once False, every file
+    #: is selected by its identifier first.
+    sfi: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +175,24 @@ def _read_block(
     return data
 
 
+SFI_REFUSALS = frozenset({0x6A82, 0x6A86, 0x6A81, 0x6D00, 0x6E00})
+"""Answers with which chips that lack SFI support refuse READ BINARY by short file identifier."""
+
+
+def _first_block(
+    sm: SecureMessaging | None, sfi: int | None, step: str, blocks: BlockSize
+) -> Exchange[bytes]:
+    """The first block of a file (at offset 0), retried with the TLV header's 8 bytes alone
+    when the chip refuses an Le beyond the file's end (6700)."""
+    try:
+        data: bytes = yield from _read_block(0, blocks.size, sm, sfi, step, blocks)
+    except StatusWordError as exc:
+        if exc.sw != 0x6700:
+            raise
+        data = yield from read_binary(0, 8, sm, sfi=sfi, step=step)
+    return data
+
+
 def read_file(
     ef: EF,
     sm: SecureMessaging | None = None,
@@ -185,16 +210,23 @@ def read_file(
     if blocks.size < 8:
         raise ValueError("max_block must be at least 8")
     step = f"READ BINARY {ef}"
-    sfi = ef.sfi if use_sfi else None
+    sfi = ef.sfi if use_sfi and blocks.sfi is not False else None
     if sfi is None:
         yield from select_ef(ef, sm)
     try:
-        data = yield from _read_block(0, blocks.size, sm, sfi, step, blocks)
+        data = yield from _first_block(sm, sfi, step, blocks)
     except StatusWordError as exc:
-        if exc.sw != 0x6700:
+        if sfi is None or blocks.sfi is True or exc.sw not in SFI_REFUSALS:
             raise
-        # Some chips refuse an Le beyond the file's end: read the header alone, then go on.
-        data = yield from read_binary(0, 8, sm, sfi=sfi, step=step)
+        # The chip may not take SFIs: select the file by its identifier (a 6A82 now means
+        # the file is absent) and remember what worked.
+        yield from select_ef(ef, sm)
+        sfi = None
+        data = yield from _first_block(sm, None, step, blocks)
+        blocks.sfi = False
+    else:
+        if sfi is not None:
+            blocks.sfi = True
     try:
         _tag, length, header = tlv.decode_header(data, der=False)
     except TLVError as exc:

@@ -60,6 +60,8 @@ class ChipConfig:
     atr: bytes = bytes.fromhex("3B8880010000000000718100F9")
     protect_all: bool = True  # LDS1 files need access control
     eac_protected: frozenset[str] = frozenset({"dg3", "dg4"})  # need EAC, which we do not offer
+    #: READ BINARY by short file identifier; without it the chip answers 6A82, as some do.
+    sfi: bool = True
 
     @property
     def mrz_key(self) -> MRZKey | None:
@@ -213,6 +215,8 @@ class VirtualChip:
         if command.ins == 0xB0 and command.p1 & 0x80:
             if command.p1 & 0x60:
                 return _sw(0x6A86)
+            if not self.config.sfi:
+                return _sw(0x6A82)
             refused = self._open((_LDS_SFIS if self.state.in_lds else _MF_SFIS).get(command.p1 & 0x1F))
             if refused:
                 return refused

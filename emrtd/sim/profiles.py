@@ -97,4 +97,4 @@ def load(name: str, faults: Iterable[str] = ()) -> ChipConfig:
         raise EmrtdError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
     document = passport(name, faults)
     return ChipConfig(files=dict(document.files), keys=document.keys, bac=document.spec.bac,
-                      extended_length=document.spec.extended_length)
+                      extended_length=document.spec.extended_length, sfi="no-sfi" not in faults)

@@ -13,6 +13,7 @@ Fault modes (for negative tests, each a string in ``PassportSpec.faults``):
 ``no-dg14``             no DG14 (so no Chip Authentication)
 ``no-ca-key``           DG14 is there (with its other SecurityInfos) but holds no CA key
 ``no-dg15``             no DG15 (so no Active Authentication)
+``no-sfi``              the chip refuses READ BINARY by short file identifier (6A82)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ FAULTS = (
     "no-dg14",
     "no-ca-key",
     "no-dg15",
+    "no-sfi",
 )
 
 

@@ -42,6 +42,9 @@ TABLE = [
     Case("utopia", ("no-dg14",), True, "UNAVAILABLE", "SUCCESS"),
     Case("utopia", ("no-ca-key",), True, "UNAVAILABLE", "SUCCESS"),
     Case("utopia", ("no-dg15",), True, "SUCCESS", "UNAVAILABLE"),
+    # no READ BINARY by SFI: client, offline mode and the server's DG1 read select by FID
+    Case("utopia", ("no-sfi",), True, "SUCCESS", "SUCCESS"),
+    Case("utopia-bac", ("no-sfi",), True, "SUCCESS", "SUCCESS"),
     Case("utopia-bac", ("clone",), True, "FAILED", "SUCCESS"),
     Case("utopia-pace", ("clone",), True, "FAILED", "SUCCESS"),
     Case("utopia-dh", ("wrong-aa-key",), True, "SUCCESS", "FAILED"),

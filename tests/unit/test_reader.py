@@ -89,11 +89,39 @@ def test_select_instead_of_sfi() -> None:
 
 
 def test_file_not_found_raises_status_word_error() -> None:
-    """6A82 on the first READ BINARY raises StatusWordError naming the file."""
-    card = ScriptedCard([("00B08F00DF", "6A82")])
+    """6A82 to the READ BINARY by SFI, then to SELECT by file id: StatusWordError naming the file."""
+    card = ScriptedCard([("00B08F00DF", "6A82"), ("00A4020C02010F", "6A82")])
     with pytest.raises(StatusWordError) as info:
         exchange.run(reader.read_file(reader.DATA_GROUPS[15]), card.transmit)
-    assert info.value.sw == 0x6A82 and "dg15" in str(info.value)
+    assert info.value.sw == 0x6A82 and "dg15" in str(info.value) and card.done
+
+
+def test_absent_file_costs_one_apdu_once_sfi_is_known_to_work() -> None:
+    """After an SFI read succeeded, 6A82 to an SFI read means "no such file": no SELECT."""
+    card = ScriptedCard([("00B08F00DF", "6A82")])
+    blocks = reader.BlockSize(223, sfi=True)
+    assert exchange.run(reader.read_optional(reader.DATA_GROUPS[15], max_block=blocks), card.transmit) is None
+    assert card.done
+
+
+def test_chip_without_sfi_is_read_by_file_identifier() -> None:
+    """A chip that refuses SFI reads: SELECT EF by file id and READ BINARY by offset, and the
+    next file goes straight to SELECT."""
+    content = bytes.fromhex("6103") + b"abc"
+    card = ScriptedCard(
+        [
+            ("00B08100DF", "6A82"),
+            ("00A4020C020101", "9000"),
+            ("00B00000DF", content.hex() + "6282"),
+            ("00A4020C020102", "9000"),
+            ("00B00000DF", content.hex() + "6282"),
+        ]
+    )
+    blocks = reader.BlockSize(223)
+    assert exchange.run(reader.read_file(reader.DATA_GROUPS[1], max_block=blocks), card.transmit) == content
+    assert blocks.sfi is False
+    assert exchange.run(reader.read_file(reader.DATA_GROUPS[2], max_block=blocks), card.transmit) == content
+    assert card.done
 
 
 def test_truncated_file_raises_lds_error() -> None:
