@@ -253,7 +253,8 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
                     break
                 else:
                     raise _Abort(CloseReason.PROTOCOL_ERROR)
-            if message.check_result == "SUCCESS":
+            if message.check_result in ("SUCCESS", "UNAVAILABLE"):
+                # SUCCESS: the new keys; UNAVAILABLE: nothing reached the chip, our own channel
                 sm = message.secure_messaging_info.to_secure_messaging()
             else:  # the chip dropped its channel: start again from access control
                 sm = (yield from _access_control(options, run, blocks)).sm

@@ -149,3 +149,12 @@ def test_unparsable_dg15_is_sent_unsigned(trust: TrustStore) -> None:
     assert outcome.passport["activeAuthenticationResult"] == "FAILED"
     finish = next(m for m in trace if isinstance(m, wire.Finish))
     assert finish.active_authentication_signature is None
+
+
+def test_unavailable_handback_keeps_the_channel(trust: TrustStore) -> None:
+    """A DG14 without a CA key: CA_HANDBACK UNAVAILABLE returns the client's own channel, which
+    the client goes on with (no second access control), and the result says UNAVAILABLE."""
+    trace: list[Any] = []
+    outcome, _posts = pump(trust, "utopia", None, "no-ca-key", trace=trace)
+    assert outcome.passport is not None and outcome.passport["chipAuthenticationResult"] == "UNAVAILABLE"
+    assert [e.step for e in trace if isinstance(e, Progress) and e.step in ("PACE", "BAC")] == ["PACE"]
