@@ -31,7 +31,7 @@ from emrtd import access, activeauth, exchange, extended_length, reader
 from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.docval import wire
 from emrtd.docval.reasons import CloseReason
-from emrtd.errors import AccessKeyError, APDUError, EmrtdError, LDSError, StatusWordError
+from emrtd.errors import AccessKeyError, APDUError, ChipSessionError, EmrtdError, LDSError, StatusWordError
 from emrtd.interfaces import RandomSource
 from emrtd.mrz import AccessKey
 from emrtd.sm import SecureMessaging
@@ -321,6 +321,8 @@ def _access_control(
         except AccessKeyError:
             if not options.retry_access_key:
                 raise _Abort(CloseReason.INVALID_ACCESS_KEY_VALUES) from None
+        except ChipSessionError:  # access control worked; the chip failed afterwards
+            raise _Abort(CloseReason.EMRTD_PASSPORT_READER_ERROR) from None
         except EmrtdError:
             raise _Abort(CloseReason.ACCESS_CONTROL_FAILED) from None
         key = yield NeedAccessKey()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import bac, pace, reader
-from .errors import AuthenticationError, EmrtdError
+from .errors import AuthenticationError, ChipSessionError, EmrtdError
 from .exchange import Exchange
 from .interfaces import RandomSource
 from .lds import cardsecurity, dg14
@@ -66,7 +66,8 @@ def open_document(
     """Run access control (and the CAM check after PACE-CAM), then select LDS1.
 
     A refused key raises :class:`~emrtd.errors.AccessKeyError`; a CAN on a chip without PACE
-    raises :class:`~emrtd.errors.AuthenticationError`."""
+    raises :class:`~emrtd.errors.AuthenticationError`; a failure once the channel is open (the
+    SELECT of LDS1 under secure messaging) raises :class:`~emrtd.errors.ChipSessionError`."""
     try:
         yield from reader.select_master_file()
         raw = yield from reader.read_file(reader.EF_CARD_ACCESS, None, max_block=max_block)
@@ -88,5 +89,8 @@ def open_document(
         raise AuthenticationError(
             "this chip offers no PACE: give the MRZ, not the CAN", step="access control"
         )
-    yield from reader.select_applet(sm=sm)
+    try:
+        yield from reader.select_applet(sm=sm)
+    except EmrtdError as exc:
+        raise ChipSessionError(exc.message, step=exc.step or "SELECT application") from None
     return Opened(sm, protocol, cam)

@@ -58,6 +58,11 @@ class UnsupportedAlgorithmError(LDSError):
     """The file is well formed but names an algorithm or curve this library does not support."""
 
 
+class ChipSessionError(EmrtdError):
+    """The chip failed after access control succeeded (a refused command or broken secure
+    messaging): not a problem of the access key."""
+
+
 class AccessKeyError(AuthenticationError):
     """The chip refused the access key (wrong MRZ data or CAN)."""
 

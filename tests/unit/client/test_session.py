@@ -158,3 +158,32 @@ def test_unavailable_handback_keeps_the_channel(trust: TrustStore) -> None:
     outcome, _posts = pump(trust, "utopia", None, "no-ca-key", trace=trace)
     assert outcome.passport is not None and outcome.passport["chipAuthenticationResult"] == "UNAVAILABLE"
     assert [e.step for e in trace if isinstance(e, Progress) and e.step in ("PACE", "BAC")] == ["PACE"]
+
+
+class _RefusesLds1UnderSM:
+    """A chip whose access control works but which refuses the SELECT of LDS1 under secure
+    messaging with a plain 6988, as a chip whose SM broke answers."""
+
+    def __init__(self, chip: VirtualChip) -> None:
+        self.chip = chip
+
+    def transmit(self, command: Any) -> Any:
+        raise NotImplementedError
+
+    def transmit_raw(self, command: bytes) -> bytes:
+        if command[:4] == bytes.fromhex("0CA4040C"):
+            return bytes.fromhex("6988")
+        return self.chip.transmit_raw(command)
+
+
+def test_failure_after_access_control_is_a_reader_error(trust: TrustStore) -> None:
+    """Access control succeeded, then the chip failed: EMRTD_PASSPORT_READER_ERROR, not
+    ACCESS_CONTROL_FAILED (which would send the user to check the MRZ); nothing is posted."""
+    chip = VirtualChip(profiles.load("utopia-bac"))
+    assert chip.config.mrz_key is not None
+    run = validate_in_memory(
+        _RefusesLds1UnderSM(chip),
+        Options("v", "desk", chip.config.mrz_key, extended_length=True),
+        trust=trust,
+    )
+    assert run.outcome.reason is CloseReason.EMRTD_PASSPORT_READER_ERROR and run.posts == []
