@@ -133,7 +133,6 @@ class ServerSession:
         self._chip = verdict.NOT_OFFERED
         self._relay: Exchange[Any] | None = None
         self._relay_sm: SecureMessaging | None = None
-        self._errors: list[str] = []
         self._send_result = False
         self._result: dict[str, Any] | None = None
 
@@ -318,7 +317,6 @@ class ServerSession:
                 self._files,
                 pa,
                 verdicts,
-                self._errors,
                 include_files=self.limits.include_files,
             )
         except Exception as exc:  # a bug must not leak a traceback to the client  # noqa: BLE001

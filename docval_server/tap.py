@@ -12,6 +12,7 @@ naming the problem (``twistd … docval: cannot read docval.toml: …``), and no
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.application import service, strports
@@ -42,13 +43,13 @@ class Options(usage.Options):
             raise usage.UsageError(str(exc)) from None
 
 
+@dataclass(frozen=True)
 class Loaded:
     """The checked configuration, trust store and signing key."""
 
-    def __init__(
-        self, config: config_module.Config, trust: TrustStore, key: signing.SigningKey | None
-    ) -> None:
-        self.config, self.trust, self.key = config, trust, key
+    config: config_module.Config
+    trust: TrustStore
+    key: signing.SigningKey | None
 
 
 def load(options: dict[str, Any]) -> Loaded:

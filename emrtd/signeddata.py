@@ -29,10 +29,11 @@ def signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.C
         return None
 
 
-def _certificates(signed: cms.SignedData) -> list[x509.Certificate]:
+def certificates(signed: cms.SignedData) -> tuple[x509.Certificate, ...]:
+    """The X.509 certificates a SignedData carries (other certificate choices are skipped)."""
     if signed["certificates"].native is None:
-        return []
-    return [c.chosen for c in signed["certificates"] if c.name == "certificate"]
+        return ()
+    return tuple(c.chosen for c in signed["certificates"] if c.name == "certificate")
 
 
 def _name_set(name: x509.Name) -> frozenset[tuple[str, str]]:
@@ -47,7 +48,7 @@ def _name_set(name: x509.Name) -> frozenset[tuple[str, str]]:
 
 def _signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.Certificate | None:
     sid = signer["sid"]
-    for cert in _certificates(signed):
+    for cert in certificates(signed):
         if sid.name == "issuer_and_serial_number":
             if cert.serial_number == sid.chosen["serial_number"].native and (
                 cert.issuer == sid.chosen["issuer"]
@@ -116,7 +117,7 @@ def _verify_signer(signed: cms.SignedData, econtent: bytes, step: str) -> x509.C
         return certificate
     # The sid names no certificate we can match: accept the one certificate of the SignedData
     # whose key verifies the signature (a certificate that does not verify is never taken).
-    for candidate in _certificates(signed):
+    for candidate in certificates(signed):
         try:
             check(candidate)
         except EmrtdError:

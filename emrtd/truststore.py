@@ -23,7 +23,7 @@ from asn1crypto import core, crl, pem, x509
 from . import pubkey, signatures, signeddata
 from .errors import EmrtdError, TrustStoreError
 from .lds.base import parsing
-from .lds.sod import certificates_of, signed_content
+from .lds.sod import signed_content
 
 OID_MASTER_LIST = "2.23.136.1.1.2"
 MAX_FILE_SIZE = 16 * 1024 * 1024  # a master list is about 1 MB
@@ -126,7 +126,7 @@ class _Builder:
             signer = signeddata.verify_signer(signed, content, "master list")
         except EmrtdError as exc:
             raise TrustStoreError(f"{source}: master list signature: {exc.message}") from None
-        chain = [_trusted(c, source) for c in certificates_of(signed) if c.dump() != signer.dump()]
+        chain = [_trusted(c, source) for c in signeddata.certificates(signed) if c.dump() != signer.dump()]
         if not self._anchored(signer, chain):
             raise TrustStoreError(
                 f"{source}: the master list signer does not chain to a configured CSCA "

@@ -5,7 +5,7 @@ out. Posting it is the server's job (``docval_server.posting``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import EmrtdError
@@ -60,13 +60,12 @@ def build(
     files: Mapping[str, bytes],
     pa: PassiveAuthenticationResult,
     verdicts: Verdicts,
-    errors: Sequence[str] = (),
     *,
     include_files: bool = False,
 ) -> dict[str, Any]:
-    """The result for one validation; ``errors`` are notes to record besides the verdicts'
-    and PA's reasons (never personal data)."""
-    errors = list(errors) + list(verdicts.errors) + list(pa.errors) + list(pa.notes)
+    """The result for one validation. Its ``errors`` are the verdicts' reasons, PA's reasons
+    and notes, and the parsers' findings (never personal data)."""
+    errors = list(verdicts.errors) + list(pa.errors) + list(pa.notes)
     face = None
     if "dg2" in files:
         try:

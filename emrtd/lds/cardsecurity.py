@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 
 from asn1crypto import cms, x509
 
+from .. import signeddata
 from .base import check_size, parsing
 from .securityinfos import SecurityInfos, parse_security_infos
-from .sod import certificates_of, signed_content
+from .sod import signed_content
 
 OID_SECURITY_OBJECT = "0.4.0.127.0.7.3.2.1"
 
@@ -29,4 +30,5 @@ def parse(raw: bytes) -> CardSecurity:
     check_size("cardsecurity", raw)
     with parsing("cardsecurity"):
         signed, econtent = signed_content(raw, OID_SECURITY_OBJECT, "EF.CardSecurity")
-        return CardSecurity(parse_security_infos(econtent), signed, econtent, certificates_of(signed), raw)
+        certificates = signeddata.certificates(signed)
+        return CardSecurity(parse_security_infos(econtent), signed, econtent, certificates, raw)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from asn1crypto import algos, cms, core, x509
 
+from .. import signeddata
 from ..errors import LDSError
 from .base import outer, parsing
 
@@ -91,12 +92,6 @@ def signed_content(
     return signed, bytes(content.contents)
 
 
-def certificates_of(signed: cms.SignedData) -> tuple[x509.Certificate, ...]:
-    if signed["certificates"].native is None:
-        return ()
-    return tuple(c.chosen for c in signed["certificates"] if c.name == "certificate")
-
-
 def parse(raw: bytes) -> SOD:
     top = outer("sod", raw, 0x77)
     with parsing("sod"):
@@ -115,7 +110,7 @@ def parse(raw: bytes) -> SOD:
             hashes[number] = item["data_group_hash_value"].native
         version_info = lso["lds_version_info"]
         lds_version = None if isinstance(version_info, core.Void) else (version_info["lds_version"].native)
-        certificates = certificates_of(signed)
+        certificates = signeddata.certificates(signed)
         return SOD(
             raw,
             signed,
