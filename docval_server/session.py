@@ -231,7 +231,8 @@ class ServerSession:
                 return []  # the client echoed the DG1 we sent it: harmless
             return self._close(CloseReason.PROTOCOL_ERROR)
         try:
-            check_size(name, message.data)
+            if message.data:  # an empty file is a finding for the result, not a reason to close
+                check_size(name, message.data)
         except EmrtdError:
             return self._close(CloseReason.FILE_READ_ERROR)
         total = sum(map(len, self._files.values())) + len(message.data)

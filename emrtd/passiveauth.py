@@ -97,6 +97,8 @@ def verify(files: Mapping[str, bytes], trust: TrustStore, at: datetime) -> Passi
     raw_sod = files.get("sod")
     if raw_sod is None:
         return PassiveAuthenticationResult(False, False, (), (), ("sod: EF.SOD was not read",))
+    if not raw_sod:
+        return PassiveAuthenticationResult(False, False, (), (), ("sod: EF.SOD is empty",))
     try:
         parsed = sod.parse(raw_sod)
     except EmrtdError as exc:

@@ -19,6 +19,7 @@ from . import tlv
 from .apdu import CommandAPDU, ResponseAPDU
 from .errors import LDSError, StatusWordError, TLVError
 from .exchange import Exchange, transmit
+from .sizes import DEFAULT_MAX_SIZE, MAX_SIZES
 from .sm import SecureMessaging
 
 LDS1_AID = bytes.fromhex("A0000002471001")
@@ -183,10 +184,13 @@ def _first_block(
     sm: SecureMessaging | None, sfi: int | None, step: str, blocks: BlockSize
 ) -> Exchange[bytes]:
     """The first block of a file (at offset 0), retried with the TLV header's 8 bytes alone
-    when the chip refuses an Le beyond the file's end (6700)."""
+    when the chip refuses an Le beyond the file's end (6700). An empty file (``6B00``, offset
+    beyond the end, at offset 0) is ``b""``."""
     try:
         data: bytes = yield from _read_block(0, blocks.size, sm, sfi, step, blocks)
     except StatusWordError as exc:
+        if exc.sw == 0x6B00:
+            return b""
         if exc.sw != 0x6700:
             raise
         data = yield from read_binary(0, 8, sm, sfi=sfi, step=step)
@@ -202,6 +206,11 @@ def read_file(
     progress: Callable[[int, int], None] | None = None,
 ) -> Exchange[bytes]:
     """Read a whole TLV-structured EF and return its raw bytes (exactly the outer TLV).
+
+    A damaged file is returned as the chip holds it, for its parser to report as a finding
+    rather than ending the session: an empty file is ``b""``, a file that does not start with
+    a TLV header is its first block, a file shorter than its header says is what there is.
+    Only the chip's refusals (status words) and secure-messaging failures raise.
 
     ``max_block`` is a fixed block size, or a :class:`BlockSize` shared between reads that
     falls back to short blocks when the chip refuses a long one. ``progress`` is called with
@@ -227,11 +236,16 @@ def read_file(
     else:
         if sfi is not None:
             blocks.sfi = True
+    if not data:
+        return b""
     try:
         _tag, length, header = tlv.decode_header(data, der=False)
-    except TLVError as exc:
-        raise LDSError(f"file does not start with a TLV header: {exc}", step=step) from None
+    except TLVError:
+        return data
     total = header + length
+    limit = MAX_SIZES.get(ef.name, DEFAULT_MAX_SIZE)
+    if total > limit:  # capped before reading on: the first block is all we take
+        return data
     buffer = bytearray(data[:total])
     if progress:
         progress(len(buffer), total)
@@ -247,7 +261,7 @@ def read_file(
                 raise
             chunk = b""  # offset beyond the end of the EF
         if not chunk:
-            raise LDSError(f"file ends at {offset} bytes, header says {total}", step=step)
+            break  # the file ends before its header says: its parser will tell
         buffer += chunk[: total - offset]
         if progress:
             progress(len(buffer), total)

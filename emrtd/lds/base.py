@@ -8,32 +8,9 @@ from contextlib import contextmanager
 
 from .. import tlv
 from ..errors import EmrtdError, LDSError
+from ..sizes import DEFAULT_MAX_SIZE, MAX_SIZES
 
-KiB = 1024
-
-#: Largest file accepted per LDS file name. Real chips hold at most a few hundred KiB in all;
-#: anything larger is refused before a byte of it is parsed.
-MAX_SIZES: dict[str, int] = {
-    "com": 1 * KiB,
-    "cardaccess": 4 * KiB,
-    "cardsecurity": 16 * KiB,
-    "atrinfo": 1 * KiB,
-    "sod": 64 * KiB,
-    "dg1": 1 * KiB,
-    "dg2": 1024 * KiB,
-    "dg3": 1024 * KiB,
-    "dg4": 1024 * KiB,
-    "dg5": 512 * KiB,
-    "dg6": 512 * KiB,
-    "dg7": 512 * KiB,
-    "dg11": 64 * KiB,
-    "dg12": 512 * KiB,
-    "dg13": 64 * KiB,
-    "dg14": 16 * KiB,
-    "dg15": 8 * KiB,
-    "dg16": 64 * KiB,
-}
-DEFAULT_MAX_SIZE = 64 * KiB
+__all__ = ["DEFAULT_MAX_SIZE", "MAX_SIZES", "check_size", "outer", "parsing"]
 
 
 def check_size(name: str, raw: bytes) -> None:

@@ -34,6 +34,8 @@ from .encoders import (
 from .spec import PassportSpec, aa_key, ca_key, parse_pace
 from .testpki import DEFAULT_SEED, TestPKI, test_pki
 
+OID_DATA = "1.2.840.113549.1.7.1"  # id-data (RFC 5652 §4)
+
 
 @dataclass(frozen=True)
 class Passport:
@@ -78,7 +80,7 @@ def _build(spec: PassportSpec, pki_seed: str) -> Passport:
         ca_keys.append(key)
         chip_private = domain.private_key(seed.stream("clone-ca-key")) if "clone" in faults else private
         chip_ca_keys.append(StaticKey(info, domain, chip_private, key_id))
-        dg14_items += [ca_info(info), ca_public_key_info(key)]
+        dg14_items += [ca_info(info), ca_public_key_info(key, standardized="std-params" in faults)]
 
     aa_private = None
     aa_hash = "sha1"
@@ -105,7 +107,9 @@ def _build(spec: PassportSpec, pki_seed: str) -> Passport:
             cam_private = cam_domain.private_key(seed.stream("cam-key"))
             cam_info = ChipAuthenticationInfo(f"{ID_CA}.2.2", 1, None, "ECDH", "AES", 16)
             cam_key = StaticKey(cam_info, cam_domain, cam_private)
-            card_security_items += [ca_info(cam_info), ca_public_key_info(cam_key)]
+            card_security_items += [
+                ca_info(cam_info), ca_public_key_info(cam_key, standardized="std-params" in faults)
+            ]
             if "clone" in faults:
                 cam_private = cam_domain.private_key(seed.stream("clone-cam-key"))
         files["cardsecurity"] = _sign(
@@ -121,7 +125,12 @@ def _build(spec: PassportSpec, pki_seed: str) -> Passport:
         _document_signer(spec, trust),
         hash_name=spec.sod_hash,
         signing_time=_signing_time(spec),
+        content_type=OID_DATA if "id-data-sod" in faults else pki.OID_LDS_SECURITY_OBJECT,
     )
+    if "empty-sod" in faults:
+        files["sod"] = b""
+    if "empty-dg2" in faults:
+        files["dg2"] = b""
     tag_of = {number: tag for tag, number in DG_TAGS.items()}
     files["com"] = encode_com(
         [tag_of[int(name[2:])] for name in sorted(data_groups, key=lambda n: int(n[2:]))]

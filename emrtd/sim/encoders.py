@@ -14,11 +14,12 @@ from importlib import resources
 
 from asn1crypto import core, keys
 
-from .. import curves, pace, tlv
+from .. import curves, dhgroups, pace, tlv
 from ..errors import EmrtdError
 from ..lds import dg2 as dg2_parser
 from ..lds.securityinfos import ID_AA, ID_PK, ChipAuthenticationInfo, PACEInfo
 from ..lds.sod import LDSSecurityObject
+from ..pubkey import OID_STANDARDIZED_DOMAIN_PARAMETERS
 from . import pki
 from .auth import StaticKey
 
@@ -50,9 +51,19 @@ def ca_info(info: ChipAuthenticationInfo) -> bytes:
     return _seq(_oid(info.protocol), _int(info.version), extra)
 
 
-def ca_public_key_info(key: StaticKey, *, explicit: bool = False) -> bytes:
-    """ChipAuthenticationPublicKeyInfo: id-PK-DH/ECDH, the SubjectPublicKeyInfo, key id."""
+def ca_public_key_info(key: StaticKey, *, explicit: bool = False, standardized: bool = False) -> bytes:
+    """ChipAuthenticationPublicKeyInfo: id-PK-DH/ECDH, the SubjectPublicKeyInfo, key id.
+
+    ``standardized`` names the domain by its BSI standardized domain parameter id
+    (TR-03110-3 §A.2.1.1, 9303-11 Table 6) instead of spelling it out, as German and Finnish
+    documents do."""
     public = key.domain.public_key(key.private)
+    if standardized:
+        return _seq(
+            _oid(ID_PK + (".2" if isinstance(key.domain, pace.ECDomain) else ".1")),
+            standardized_spki(key.domain, public),
+            _int(key.key_id) if key.key_id is not None else b"",
+        )
     if isinstance(key.domain, pace.ECDomain):
         curve = key.domain.curve
         params = (
@@ -75,6 +86,21 @@ def ca_public_key_info(key: StaticKey, *, explicit: bool = False) -> bytes:
         oid = ID_PK + ".1"
     extra = _int(key.key_id) if key.key_id is not None else b""
     return _seq(_oid(oid), spki.dump(), extra)
+
+
+def standardized_spki(domain: pace.Domain, public: bytes) -> bytes:
+    """SubjectPublicKeyInfo with algorithm standardizedDomainParameters and the parameter id
+    as its INTEGER parameters; the key is the EC point, or the DH value as a DER INTEGER."""
+    if isinstance(domain, pace.ECDomain):
+        ids = [i for i, curve in curves.BY_PACE_ID.items() if curve.name == domain.curve.name]
+        key_bits = public
+    else:
+        ids = [i for i, group in dhgroups.BY_PACE_ID.items() if group.name == domain.group.name]
+        key_bits = _int(int.from_bytes(public, "big"))
+    if not ids:
+        raise EmrtdError("this domain has no standardized parameter id")
+    algorithm = _seq(_oid(OID_STANDARDIZED_DOMAIN_PARAMETERS), _int(ids[0]))
+    return _seq(algorithm, tlv.encode(0x03, b"\x00" + key_bits))
 
 
 def _named_curve_oid(curve: curves.Curve) -> str:
@@ -186,12 +212,14 @@ def sign_sod(
     hash_name: str = "sha256",
     signing_time: datetime | None = None,
     message_digest: bytes | None = None,
+    content_type: str = pki.OID_LDS_SECURITY_OBJECT,
 ) -> bytes:
     """EF.SOD (tag 77) over ``hashes``, signed by ``signer``; ``message_digest`` overrides the
-    signed attribute (for negative tests)."""
+    signed attribute (for negative tests), ``content_type`` the eContentType (some issuers
+    wrote id-data)."""
     content = lds_security_object(hashes, hash_name)
     info = pki.signed_data(
-        pki.OID_LDS_SECURITY_OBJECT,
+        content_type,
         content,
         signer,
         digest=hash_name,

@@ -14,6 +14,11 @@ Fault modes (for negative tests, each a string in ``PassportSpec.faults``):
 ``no-ca-key``           DG14 is there (with its other SecurityInfos) but holds no CA key
 ``no-dg15``             no DG15 (so no Active Authentication)
 ``no-sfi``              the chip refuses READ BINARY by short file identifier (6A82)
+``empty-sod``           EF.SOD is there but empty (READ BINARY answers 6B00 at offset 0)
+``empty-dg2``           DG2 is there but empty (the SOD holds the hash of the real face)
+``std-params``          CA and PACE-CAM public keys name their domain by a BSI standardized
+                        domain parameter id (INTEGER) instead of spelling it out
+``id-data-sod``         the SOD's eContentType is id-data, not id-icao-ldsSecurityObject
 """
 
 from __future__ import annotations
@@ -39,6 +44,10 @@ FAULTS = (
     "no-ca-key",
     "no-dg15",
     "no-sfi",
+    "empty-sod",
+    "empty-dg2",
+    "std-params",
+    "id-data-sod",
 )
 
 

@@ -278,3 +278,51 @@ def test_chip_without_dg14_and_reader_by_index(server: dict[str, Any]) -> None:
         sim.wait(timeout=10)
     assert done.returncode == 0, done.stderr
     assert "chip authentication: UNAVAILABLE" in done.stdout and "VALID" in done.stdout
+
+
+PEER_CHIPS = [
+    # (fault modes, exit code, a line the CLI prints, a reason in the result's errors)
+    (("no-sfi",), 0, "VALID", None),
+    (("std-params",), 0, "VALID", None),
+    (("id-data-sod",), 0, "VALID", "eContentType is id-data"),
+    (("empty-sod",), 1, "NOT VALID", "sod: EF.SOD is empty"),
+    (("empty-dg2",), 1, "NOT VALID", "DG2: "),
+]
+
+
+@pytest.mark.parametrize("faults,code,line,reason", PEER_CHIPS, ids=["+".join(p[0]) for p in PEER_CHIPS])
+def test_chips_as_peers_write_them(
+    server: dict[str, Any], faults: tuple[str, ...], code: int, line: str, reason: str | None
+) -> None:
+    """Chips as other issuers write them (no SFI, standardized domain parameters, an id-data
+    SOD, an empty EF.SOD or DG2), read through pcscd: the session runs to its end, the result
+    is posted and printed, and the exit code is the verdict's (an empty file is a finding)."""
+    out = server["folder"] / "out.json"
+    out.unlink(missing_ok=True)
+    done = run_client(server, "utopia", UTOPIA, *faults)
+    assert done.returncode == code, (done.stdout, done.stderr)
+    assert line in done.stdout and "Traceback" not in done.stderr
+    result = json.loads(out.read_text())
+    if reason is not None:
+        assert any(reason in error for error in result["errors"]), result["errors"]
+        assert reason in done.stdout  # printed among the findings
+    assert result["chipAuthenticationResult"] == ("FAILED" if "empty-sod" in faults else "SUCCESS")
+
+
+@pytest.mark.parametrize(
+    "faults", [("empty-sod",), ("empty-dg2", "no-sfi")], ids=["empty-sod", "empty-dg2+no-sfi"]
+)
+def test_offline_empty_files_are_findings(server: dict[str, Any], faults: tuple[str, ...]) -> None:
+    """Offline, an empty EF.SOD or DG2 is NOT VALID (exit 1) with the reason, not exit 2."""
+    sim = insert("utopia", faults)
+    try:
+        done = subprocess.run(
+            [str(CLIENT), "read", "--offline", "--trust-store", str(server["folder"] / "trust"),
+             "--reader", "Virtual PCD", "--wait", "10", *UTOPIA],
+            capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "NOT VALID" in done.stdout and "Traceback" not in done.stderr

@@ -5,7 +5,7 @@ local verification), so the two cannot drift apart again."""
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -45,6 +45,17 @@ TABLE = [
     # no READ BINARY by SFI: client, offline mode and the server's DG1 read select by FID
     Case("utopia", ("no-sfi",), True, "SUCCESS", "SUCCESS"),
     Case("utopia-bac", ("no-sfi",), True, "SUCCESS", "SUCCESS"),
+    # empty files are findings, the result posts: without a SOD nothing is proven (so CA and
+    # AA fail as with an untrusted DSC); an empty DG2 fails only its own hash
+    Case("utopia", ("empty-sod",), False, "FAILED", "FAILED"),
+    Case("utopia", ("empty-dg2",), False, "SUCCESS", "SUCCESS"),
+    Case("utopia-bac", ("empty-sod", "no-sfi"), False, "FAILED", "FAILED"),
+    # keys named by a standardized domain parameter id: CA (EC and DH) and PACE-CAM work
+    Case("utopia", ("std-params",), True, "SUCCESS", "SUCCESS"),
+    Case("utopia-dh", ("std-params",), True, "SUCCESS", "SUCCESS"),
+    Case("utopia-pace", ("std-params", "no-dg14"), True, "UNAVAILABLE", "FAILED", offline_chip="SUCCESS"),
+    # an id-data SOD verifies, with a note in errors (checked below)
+    Case("utopia", ("id-data-sod",), True, "SUCCESS", "SUCCESS"),
     Case("utopia-bac", ("clone",), True, "FAILED", "SUCCESS"),
     Case("utopia-pace", ("clone",), True, "FAILED", "SUCCESS"),
     Case("utopia-dh", ("wrong-aa-key",), True, "SUCCESS", "FAILED"),
@@ -79,6 +90,21 @@ def test_online_verdicts(trust: TrustStore, case: Case) -> None:
     got = (passport["passiveAuthentication"], passport["chipAuthenticationResult"],
            passport["activeAuthenticationResult"])
     assert got == (case.passive, case.chip, case.active), passport["errors"]
+    _check_findings(case, passport)
+
+
+def _check_findings(case: Case, passport: dict[str, Any]) -> None:
+    """The reasons an empty file or an accepted oddity leaves in the result's errors."""
+    errors = passport["errors"]
+    if "empty-sod" in case.faults:
+        assert "sod: EF.SOD is empty" in errors
+        assert passport["mrzInfo"] is not None  # the rest of the document is still reported
+    if "empty-dg2" in case.faults:
+        assert any(e.startswith("DG2:") and "empty" in e for e in errors), errors
+        assert any(e.startswith("hash:") and "2" in e for e in errors), errors
+        assert passport["facePhoto"] is None
+    if "id-data-sod" in case.faults:
+        assert any("id-data" in e for e in errors), errors
 
 
 @pytest.mark.parametrize("case", TABLE, ids=IDS)
@@ -91,3 +117,4 @@ def test_offline_verdicts(trust: TrustStore, case: Case) -> None:
            passport["activeAuthenticationResult"])
     expected = (case.passive, case.offline_chip or case.chip, case.active)
     assert got == expected, passport["errors"]
+    _check_findings(case, passport)

@@ -137,5 +137,6 @@ def test_public_api_is_declared() -> None:
         "signatures",
         "signeddata",
         "pubkey",
+        "sizes",
     }
     assert top - internal - set(emrtd.__all__) == set()

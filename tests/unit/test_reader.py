@@ -124,12 +124,26 @@ def test_chip_without_sfi_is_read_by_file_identifier() -> None:
     assert card.done
 
 
-def test_truncated_file_raises_lds_error() -> None:
-    """A file shorter than its TLV header says is an LDSError, not a hang."""
+def test_truncated_file_is_returned_as_held() -> None:
+    """A file shorter than its TLV header says comes back as the chip holds it (no hang, no
+    exception): its parser reports it as a finding."""
     content = make_file(500)[:300]
     card = FileCard(content)
-    with pytest.raises(LDSError):
-        exchange.run(reader.read_file(reader.DATA_GROUPS[2]), card.transmit)
+    assert exchange.run(reader.read_file(reader.DATA_GROUPS[2]), card.transmit) == content
+
+
+def test_empty_file_is_empty_bytes() -> None:
+    """An empty EF (6B00 at offset 0) reads as b"" in one command, not as an error."""
+    card = FileCard(b"")
+    assert exchange.run(reader.read_file(reader.DATA_GROUPS[2]), card.transmit) == b""
+    assert len(card.commands) == 1
+
+
+def test_file_without_tlv_header_is_its_first_block() -> None:
+    """A file that does not start with a TLV header is returned as read, for the parser."""
+    content = b"\x75\x84\xff\xff\xff\xff" + bytes(20)
+    card = FileCard(content)
+    assert exchange.run(reader.read_file(reader.DATA_GROUPS[2]), card.transmit) == content
 
 
 def test_file_names() -> None:
