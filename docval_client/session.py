@@ -31,7 +31,15 @@ from emrtd import access, activeauth, exchange, extended_length, reader
 from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.docval import wire
 from emrtd.docval.reasons import CloseReason
-from emrtd.errors import AccessKeyError, APDUError, ChipSessionError, EmrtdError, LDSError, StatusWordError
+from emrtd.errors import (
+    AccessKeyError,
+    APDUError,
+    ChipSessionError,
+    EmrtdError,
+    LDSError,
+    SecureMessagingError,
+    StatusWordError,
+)
 from emrtd.interfaces import RandomSource
 from emrtd.mrz import AccessKey
 from emrtd.sm import SecureMessaging
@@ -186,7 +194,9 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
             data: bytes | None = yield from run(
                 reader.read_optional(reader.file_by_name(name), sm, max_block=blocks, progress=progress)
             )
-        except EmrtdError:
+        except SecureMessagingError:  # the channel broke (wrong MAC, lost SSC): the session's
+            raise _Abort(CloseReason.EMRTD_PASSPORT_READER_ERROR) from None
+        except EmrtdError:  # the chip refused the file (a status word we cannot read past)
             raise _Abort(CloseReason.FILE_READ_ERROR) from None
         return data
 

@@ -3,6 +3,7 @@ virtual chip: what a desktop validation does end to end, without sockets or PC/S
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -187,3 +188,45 @@ def test_failure_after_access_control_is_a_reader_error(trust: TrustStore) -> No
         trust=trust,
     )
     assert run.outcome.reason is CloseReason.EMRTD_PASSPORT_READER_ERROR and run.posts == []
+
+
+class _BreaksFirstRead:
+    """A chip that answers its first protected READ BINARY (EF.SOD) with ``answer``."""
+
+    def __init__(self, chip: VirtualChip, answer: Callable[[bytes], bytes]) -> None:
+        self.chip, self.answer, self.done = chip, answer, False
+
+    def transmit(self, command: Any) -> Any:
+        raise NotImplementedError
+
+    def transmit_raw(self, command: bytes) -> bytes:
+        response = self.chip.transmit_raw(command)
+        if command[:2] == bytes.fromhex("0CB0") and not self.done:
+            self.done = True
+            return self.answer(response)
+        return response
+
+
+def _flip_mac(response: bytes) -> bytes:
+    return response[:-3] + bytes([response[-3] ^ 1]) + response[-2:]
+
+
+@pytest.mark.parametrize(
+    "answer,reason",
+    [
+        (_flip_mac, CloseReason.EMRTD_PASSPORT_READER_ERROR),  # secure messaging broke
+        (lambda _r: bytes.fromhex("6581"), CloseReason.FILE_READ_ERROR),  # the chip refused the file
+    ],
+    ids=["wrong-mac", "memory-failure"],
+)
+def test_read_failures_name_their_kind(
+    trust: TrustStore, answer: Callable[[bytes], bytes], reason: CloseReason
+) -> None:
+    """During the reads, a broken secure-messaging channel is EMRTD_PASSPORT_READER_ERROR and a
+    chip refusing a file is FILE_READ_ERROR; neither is ACCESS_CONTROL_FAILED, nothing posted."""
+    chip = VirtualChip(profiles.load("utopia-bac"))
+    assert chip.config.mrz_key is not None
+    run = validate_in_memory(
+        _BreaksFirstRead(chip, answer), Options("v", "desk", chip.config.mrz_key), trust=trust
+    )
+    assert run.outcome.reason is reason and run.posts == []
