@@ -152,6 +152,11 @@ def _optional_int(value: core.Any | None) -> int | None:
     return _int(value)
 
 
+#: ChipAuthenticationInfo versions: 1 (9303-11 §9.2.5, DG14), 2 and 3 (TR-03110 CA2/CA3, as in
+#: German EF.CardSecurity).
+CA_VERSIONS = frozenset({1, 2, 3})
+
+
 def _suffix(oid: str, prefix: str) -> list[str]:
     return oid[len(prefix) + 1 :].split(".") if oid.startswith(prefix + ".") else []
 
@@ -171,7 +176,10 @@ def _interpret(item: _SecurityInfo) -> SecurityInfo:
     parts = _suffix(oid, ID_CA)
     if len(parts) == 2 and parts[0] in _CA_AGREEMENTS and parts[1] in _CIPHERS:
         cipher, length = _CIPHERS[parts[1]]
-        return ChipAuthenticationInfo(oid, _int(required), _optional_int(optional),
+        version = _int(required)
+        if version not in CA_VERSIONS:  # the version fixes the protocol: guessing is unsafe
+            raise LDSError(f"ChipAuthenticationInfo version {version} is not one of 1, 2, 3")
+        return ChipAuthenticationInfo(oid, version, _optional_int(optional),
                                       _CA_AGREEMENTS[parts[0]], cipher, length)
     parts = _suffix(oid, ID_PK)
     if len(parts) == 1 and parts[0] in _CA_AGREEMENTS:
