@@ -400,7 +400,7 @@ CLOSE_CASES: list[tuple[str, list[Any], int]] = [
     ("INVALID_START_MESSAGE", ['{"type": "START"}'], 1008),
     ("UNEXPECTED_MESSAGE", ['{"type": "FINISH", "sendResult": true}'], 1008),
     ("PROTOCOL_ERROR", [START, b"\x07"], 1008),
-    ("FILE_READ_ERROR", [START, b"\x01\x03dg1"], 1011),
+    ("FILE_READ_ERROR", [START, b"\x01\x03dg1" + bytes(2000)], 1011),  # over DG1's size cap
     ("INVALID_CLIENT_ID", [wire.serialize_text(wire.Start("it-reason", "stranger"))], 4401),
     ("TIMEOUT_WHILE_WAITING_FOR_RESPONSE", handover_without_answer(), 1001),
     (
