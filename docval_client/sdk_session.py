@@ -8,7 +8,9 @@ Commands (``cmd``, case-sensitive) and the states that accept them:
 any state          GET_INFO, GET_API_LEVEL, SET_API_LEVEL, GET_READER, GET_READER_LIST
 IDLE               RUN_VALIDATION {serverUrl, clientId, [validationId], [sendResult],
                    [accessKey "MRZ"|"CAN"], [reader]}
-ACCESS_RIGHTS      GET_ACCESS_RIGHTS, SET_ACCESS_RIGHTS {chat: [optional rights]}, ACCEPT
+ACCESS_RIGHTS      GET_ACCESS_RIGHTS, SET_ACCESS_RIGHTS {chat: [optional rights]},
+                   GET_CERTIFICATE, ACCEPT
+CONFIRM            (the user answers on the SDK's console)
 INSERT_CARD        INSERT_CARD {name: "Simulator"} (with ``--simulator``)
 ENTER_MRZ          SET_MRZ {value: "MRZ lines"} or {documentNumber, dateOfBirth, dateOfExpiry}
 ENTER_CAN          SET_CAN {value: "123456"}
@@ -19,14 +21,22 @@ Anything else gets BAD_STATE (a known command in the wrong state), UNKNOWN_COMMA
 INVALID (not a JSON object with a string ``cmd``, or larger than :data:`MAX_COMMAND`).
 
 The workflow: RUN_VALIDATION → ``VALIDATION`` (started; with ``error`` when the request was
-invalid, and nothing started) → ``ACCESS_RIGHTS`` → ACCEPT → ``INSERT_CARD`` unless a card is
+invalid or its server is not allowed for this app, and nothing started) → ``ACCESS_RIGHTS``
+(``GET_CERTIFICATE`` → ``CERTIFICATE``: who asks, which server gets which data) → ACCEPT →
+the user confirms on the console unless the (app, server) pair is pre-approved
+(:mod:`docval_client.sdk_policy`) → ``INSERT_CARD`` unless a card is
 already there → ``ENTER_MRZ``/``ENTER_CAN`` (again without ``error`` after a refused key, with
 ``error`` after invalid input) → ``STATUS`` per step and file → ``VALIDATION`` with ``result``.
 Reader and card changes are sent as ``READER`` messages at any time.
 
 Effects tell the adapter what to do: :class:`Reply` (send a message), :class:`Run` (open the
 reader and start the DocVal session), :class:`ProvideKey` (resume a session waiting for a
-key), :class:`Cancel` (end the running session with CANCELLED_BY_USER).
+key), :class:`Cancel` (end the running session with CANCELLED_BY_USER), :class:`Confirm` (ask
+the user on the console, answer with :meth:`SdkSession.confirmed`), :class:`Log` (a console
+line: origin, server and outcome of each workflow, never personal data).
+
+The final message carries the verdict (``valid``) and ``validationId``; the ``passport``
+object only when the app asked (``sendResult``) and its policy entry grants it.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ from emrtd.errors import EmrtdError
 from emrtd.mrz import AccessKey
 
 from .readers import ReaderInfo
+from .sdk_policy import DEFAULT_POLICY, NO_ORIGIN, AppRule, ServerRule
 from .session import OPTIONAL_FILES
 
 API_LEVELS = (1,)
@@ -60,13 +71,17 @@ class State(Enum):
     INSERT_CARD = "INSERT_CARD"
     ENTER_MRZ = "ENTER_MRZ"
     ENTER_CAN = "ENTER_CAN"
+    CONFIRM = "CONFIRM"
     RUNNING = "RUNNING"
 
 
 #: The commands each workflow state accepts besides :data:`ANY_STATE` (and CANCEL).
 ALLOWED = {
     State.IDLE: frozenset({"RUN_VALIDATION"}),
-    State.ACCESS_RIGHTS: frozenset({"GET_ACCESS_RIGHTS", "SET_ACCESS_RIGHTS", "ACCEPT", "CANCEL"}),
+    State.ACCESS_RIGHTS: frozenset(
+        {"GET_ACCESS_RIGHTS", "SET_ACCESS_RIGHTS", "GET_CERTIFICATE", "ACCEPT", "CANCEL"}
+    ),
+    State.CONFIRM: frozenset({"CANCEL"}),
     State.INSERT_CARD: frozenset({"INSERT_CARD", "CANCEL"}),
     State.ENTER_MRZ: frozenset({"SET_MRZ", "CANCEL"}),
     State.ENTER_CAN: frozenset({"SET_CAN", "CANCEL"}),
@@ -99,7 +114,35 @@ class Cancel:
     pass
 
 
-Effect = Reply | Run | ProvideKey | Cancel
+@dataclass(frozen=True)
+class Confirm:
+    """Ask the user on the console (y/N); no answer within ``timeout`` seconds is no."""
+
+    prompt: str
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Log:
+    line: str
+
+
+Effect = Reply | Run | ProvideKey | Cancel | Confirm | Log
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who is asking: the app's origin (``none`` for a native app) and User-Agent, and what
+    the SDK's policy allows it."""
+
+    origin: str = NO_ORIGIN
+    user_agent: str = ""
+    app: AppRule = field(default_factory=lambda: DEFAULT_POLICY.apps[-1])
+    confirm_timeout: float = DEFAULT_POLICY.confirm_timeout
+
+    def __str__(self) -> str:
+        who = "a native app" if self.origin == NO_ORIGIN else self.origin
+        return f"{who} ({self.user_agent})" if self.user_agent else who
 
 
 @dataclass(frozen=True)
@@ -165,9 +208,13 @@ def reader_message(info: ReaderInfo | None, name: str) -> dict[str, Any]:
 class SdkSession:
     """One app connection. Feed it commands and events; act on the effects it returns."""
 
-    def __init__(self, version: VersionInfo, *, simulator: bool = False) -> None:
+    def __init__(
+        self, version: VersionInfo, *, simulator: bool = False, requester: Requester | None = None
+    ) -> None:
         self.version = version
         self.simulator = simulator
+        self.requester = requester or Requester()
+        self.server: ServerRule | None = None  # the allowed server of the current request
         self.state = State.IDLE
         self.api_level = API_LEVELS[-1]
         self.readers: dict[str, ReaderInfo] = {}
@@ -223,23 +270,44 @@ class SdkSession:
         """The chip refused the key: ask again, without an error (AusweisApp2's ENTER_CAN)."""
         return [self._enter_key()]
 
+    def confirmed(self, approved: bool) -> list[Effect]:
+        """The user's answer on the console (False also for no answer in time)."""
+        if self.state is not State.CONFIRM:
+            return []  # cancelled or disconnected meanwhile
+        if not approved:
+            timeout = f"{self.requester.confirm_timeout:g}"
+            return self.finished(
+                CloseReason.CANCELLED_BY_USER.value, None,
+                f"the user did not allow it on the SDK's console (no, or no answer in {timeout} s)",
+            )
+        self.state = State.INSERT_CARD
+        return [Log("the user allowed it"), *(self._look_for_card() or [self._msg("INSERT_CARD")])]
+
     def finished(
         self, reason: str, passport: dict[str, Any] | None, error: str | None = None
     ) -> list[Effect]:
-        """The DocVal session ended: the final VALIDATION message, back to IDLE."""
+        """The DocVal session ended: the final VALIDATION message, back to IDLE. The app
+        gets the verdict; the passport's data only where its policy entry allows."""
         request = self.request
         assert request is not None
         result: dict[str, Any]
         if reason in ("", CloseReason.NORMAL.value):
             result = {"major": "ok", "validationId": request.validation_id}
+            outcome = "completed"
             if passport is not None:
-                result.update(valid=validated(passport), passport=passport)
+                result["valid"] = validated(passport)
+                outcome = "VALID" if result["valid"] else "NOT VALID"
+                if request.send_result and self.requester.app.send_result:
+                    result["passport"] = passport
         else:
             result = {"major": "error", "validationId": request.validation_id, "reason": reason}
+            outcome = reason
             if error and error != reason:
                 result["message"] = error
+        log = Log(f"validation {request.validation_id} for {self.requester.origin} "
+                  f"with {request.server_url}: {outcome}")
         self._reset()
-        return [Reply({"msg": "VALIDATION", "result": result})]
+        return [log, Reply({"msg": "VALIDATION", "result": result})]
 
     def disconnected(self) -> list[Effect]:
         """The app went away: end a running session."""
@@ -281,8 +349,19 @@ class SdkSession:
         if request.reader == SIMULATOR and not self.simulator:
             off = "the simulator is off (start: docval-client sdk --simulator)"
             return [self._msg("VALIDATION", error=off)]
-        self.request, self.state = request, State.ACCESS_RIGHTS
-        return [self._msg("VALIDATION"), self._access_rights()]
+        server = self.requester.app.server(request.server_url)
+        if server is None:
+            origin = self.requester.origin
+            refused = (f"serverUrl {request.server_url} is not allowed for {origin}: the SDK's "
+                       "configuration (sdk.toml) lists the servers each app may use")
+            return [Log(f"refused {request.server_url} for {origin}: not on its server list"),
+                    self._msg("VALIDATION", error=refused)]
+        self.request, self.server, self.state = request, server, State.ACCESS_RIGHTS
+        return [Log(f"{self.requester} asks for a validation with {request.server_url}"),
+                self._msg("VALIDATION"), self._access_rights()]
+
+    def _cmd_get_certificate(self, _command: dict[str, Any]) -> list[Effect]:
+        return [self._msg("CERTIFICATE", description=self._description())]
 
     def _cmd_get_access_rights(self, _command: dict[str, Any]) -> list[Effect]:
         return [self._access_rights()]
@@ -300,9 +379,13 @@ class SdkSession:
         return [self._access_rights()]
 
     def _cmd_accept(self, _command: dict[str, Any]) -> list[Effect]:
+        assert self.server is not None
+        if not self.server.approved:
+            self.state = State.CONFIRM
+            return [Confirm(self._prompt(), self.requester.confirm_timeout)]
         self.state = State.INSERT_CARD
-        effects = self._look_for_card()
-        return effects or [self._msg("INSERT_CARD")]
+        effects: list[Effect] = [Log("pre-approved in the SDK's configuration")]
+        return effects + (self._look_for_card() or [self._msg("INSERT_CARD")])
 
     def _cmd_insert_card(self, command: dict[str, Any]) -> list[Effect]:
         if command.get("name") != SIMULATOR or not self.simulator:
@@ -352,13 +435,43 @@ class SdkSession:
 
     def _access_rights(self, error: str | None = None) -> Reply:
         assert self.request is not None
-        chosen = [right for right in OPTIONAL_RIGHTS if right.lower() in self.request.optional_files]
         chat = {
-            "effective": list(REQUIRED_RIGHTS) + chosen,
+            "effective": self._effective_rights(),
             "optional": list(OPTIONAL_RIGHTS),
             "required": list(REQUIRED_RIGHTS),
         }
-        return self._msg("ACCESS_RIGHTS", **({"error": error} if error else {}), chat=chat)
+        info = f"validation by {self.request.server_url} for {self.requester.origin}"
+        return self._msg("ACCESS_RIGHTS", **({"error": error} if error else {}), transactionInfo=info,
+                         chat=chat)
+
+    def _description(self) -> dict[str, Any]:
+        """The CERTIFICATE description: who asks, which server gets which data, what comes
+        back to the app (the analogue of AusweisApp2's certificate description)."""
+        assert self.request is not None and self.server is not None
+        personal = self.request.send_result and self.requester.app.send_result
+        return {
+            "subjectName": self.requester.origin,
+            "userAgent": self.requester.user_agent,
+            "serverUrl": self.request.server_url,
+            "serverIdentity": self.server.tls_identity(),
+            "dataGroups": self._effective_rights(),
+            "resultToApp": "verdict and passport data" if personal else "verdict only",
+            "purpose": "eMRTD validation (ICAO 9303) by the DocVal server",
+        }
+
+    def _prompt(self) -> str:
+        description = self._description()
+        return (
+            f"{self.requester} asks to read the passport and send "
+            f"{', '.join(description['dataGroups'])} to {description['serverUrl']} "
+            f"(TLS: {description['serverIdentity']}); the app gets the {description['resultToApp']}. "
+            f"Allow? [y/N]"
+        )
+
+    def _effective_rights(self) -> list[str]:
+        assert self.request is not None
+        chosen = [right for right in OPTIONAL_RIGHTS if right.lower() in self.request.optional_files]
+        return list(REQUIRED_RIGHTS) + chosen
 
     def _look_for_card(self) -> list[Effect]:
         """Choose the workflow's reader: the requested one, else the first real reader with a
@@ -393,3 +506,4 @@ class SdkSession:
 
     def _reset(self) -> None:
         self.state, self.request, self.reader, self.started = State.IDLE, None, None, False
+        self.server = None

@@ -9,14 +9,18 @@ from typing import Any
 import pytest
 
 from docval_client.readers import ReaderInfo
+from docval_client.sdk_policy import AppRule, ServerRule
 from docval_client.sdk_session import (
     ALLOWED,
     ANY_STATE,
     COMMANDS,
     MAX_COMMAND,
     Cancel,
+    Confirm,
+    Log,
     ProvideKey,
     Reply,
+    Requester,
     Run,
     SdkSession,
     State,
@@ -39,15 +43,26 @@ def messages(effects: list[Any]) -> list[dict[str, Any]]:
     return [effect.message for effect in effects if isinstance(effect, Reply)]
 
 
-def new(*, card: bool = True, simulator: bool = False) -> SdkSession:
-    session = SdkSession(VersionInfo("9.9"), simulator=simulator)
+ORIGIN = "http://127.0.0.1:8000"
+
+
+def requester(*, approved: bool = True, send_result: bool = True) -> Requester:
+    """A page on this machine allowed the loopback DocVal servers (pre-approved or not)."""
+    servers = (ServerRule("ws://127.0.0.1:*/ws2/validate", approved=approved),)
+    return Requester(ORIGIN, "unit-test/1", AppRule("http://127.0.0.1:*", servers, send_result), 30.0)
+
+
+def new(*, card: bool = True, simulator: bool = False, approved: bool = True,
+        send_result: bool = True) -> SdkSession:
+    session = SdkSession(VersionInfo("9.9"), simulator=simulator,
+                         requester=requester(approved=approved, send_result=send_result))
     session.readers_changed([ReaderInfo(READER, card)])
     return session
 
 
 def in_state(state: State) -> SdkSession:
     """A session driven to ``state`` the way an app would get there."""
-    session = new(card=state is not State.INSERT_CARD)
+    session = new(card=state is not State.INSERT_CARD, approved=state is not State.CONFIRM)
     if state is State.IDLE:
         return session
     send(session, RUN | ({"accessKey": "CAN"} if state is State.ENTER_CAN else {}))
@@ -254,8 +269,7 @@ def test_final_messages() -> None:
     }
     session = in_state(State.RUNNING)
     (done,) = messages(session.finished("", passport))
-    ok = {"major": "ok", "validationId": "v1", "valid": True, "passport": passport}
-    assert done == {"msg": "VALIDATION", "result": ok}
+    assert done == {"msg": "VALIDATION", "result": {"major": "ok", "validationId": "v1", "valid": True}}
     assert session.state is State.IDLE
     session = in_state(State.RUNNING)
     (no_result,) = messages(session.finished("", None))
@@ -265,3 +279,72 @@ def test_final_messages() -> None:
     (failed,) = messages(session.finished(reason, None, message))
     assert failed["result"] == {"major": "error", "validationId": "v1", "reason": reason, "message": message}
     assert messages(send(session, RUN))[0] == {"msg": "VALIDATION"}  # a new workflow may start
+
+
+def test_server_not_on_the_apps_list_is_refused_before_anything() -> None:
+    """A serverUrl outside the app's server list: VALIDATION error, IDLE, nothing run, logged."""
+    session = new()
+    for url in ("wss://rogue.example/ws2/validate", "ws://127.0.0.1:8765/other",
+                "ws://127.0.0.1:80@rogue.example/ws2/validate", "ws://127.0.0.2:8765/ws2/validate"):
+        effects = send(session, RUN | {"serverUrl": url})
+        (refused,) = messages(effects)
+        assert refused["msg"] == "VALIDATION"
+        assert "is not allowed for http://127.0.0.1:8000" in refused["error"]
+        assert not any(isinstance(e, Run) for e in effects) and session.state is State.IDLE
+        assert any(isinstance(e, Log) and "refused" in e.line for e in effects)
+
+
+def test_certificate_says_who_asks_and_where_the_data_go() -> None:
+    """GET_CERTIFICATE: origin, User-Agent, server and its TLS identity, data groups, what the app gets."""
+    session = new(send_result=False)
+    send(session, RUN | {"sendResult": True})
+    (certificate,) = messages(send(session, {"cmd": "GET_CERTIFICATE"}))
+    description = certificate["description"]
+    assert description["subjectName"] == ORIGIN and description["userAgent"] == "unit-test/1"
+    assert description["serverUrl"] == SERVER
+    assert description["serverIdentity"] == "none (ws:// on this machine)"
+    assert description["dataGroups"][:4] == ["SOD", "DG1", "DG14", "DG15"]
+    assert description["resultToApp"] == "verdict only"  # asked, but not granted by the policy
+
+
+def test_without_pre_approval_the_user_confirms_on_the_console() -> None:
+    """ACCEPT asks the console (Confirm with who/what/where); yes goes on, no ends the workflow."""
+    session = new(approved=False)
+    send(session, RUN)
+    (confirm,) = send(session, {"cmd": "ACCEPT"})
+    assert isinstance(confirm, Confirm) and confirm.timeout == 30.0
+    for part in (ORIGIN, "unit-test/1", SERVER, "SOD, DG1, DG14, DG15", "verdict only", "[y/N]"):
+        assert part in confirm.prompt
+    assert session.state is State.CONFIRM
+    (enter,) = messages(session.confirmed(True))
+    assert enter["msg"] == "ENTER_MRZ"
+    session = in_state(State.CONFIRM)
+    (declined,) = messages(session.confirmed(False))
+    assert declined["result"]["reason"] == "CANCELLED_BY_USER" and "30 s" in declined["result"]["message"]
+    assert session.state is State.IDLE and session.confirmed(True) == []  # a late answer changes nothing
+
+
+def test_cancel_while_the_user_is_asked() -> None:
+    """CANCEL during the console question ends the workflow; the answer that follows is ignored."""
+    session = in_state(State.CONFIRM)
+    assert messages(send(session, {"cmd": "CANCEL"}))[0]["result"]["reason"] == "CANCELLED_BY_USER"
+    assert session.confirmed(True) == [] and session.state is State.IDLE
+
+
+@pytest.mark.parametrize(
+    ("granted", "asked", "gets_passport"),
+    [(False, False, False), (False, True, False), (True, False, False), (True, True, True)],
+)
+def test_personal_data_only_where_granted(granted: bool, asked: bool, gets_passport: bool) -> None:
+    """The app always gets the verdict; the passport only if it asked and its entry grants it."""
+    passport = {"passiveAuthentication": True, "chipAuthenticationResult": "SUCCESS",
+                "activeAuthenticationResult": "SUCCESS", "mrzInfo": {"primaryIdentifier": "ERIKSSON"}}
+    session = new(send_result=granted)
+    send(session, RUN | {"sendResult": asked})
+    send(session, {"cmd": "ACCEPT"})
+    send(session, MRZ)
+    effects = session.finished("", passport)
+    (done,) = messages(effects)
+    assert done["result"]["valid"] is True and ("passport" in done["result"]) is gets_passport
+    (log,) = [e.line for e in effects if isinstance(e, Log)]
+    assert log == f"validation v1 for {ORIGIN} with {SERVER}: VALID" and "ERIKSSON" not in log
