@@ -237,12 +237,14 @@ def sdk(args: argparse.Namespace) -> int:
     from twisted.internet import reactor as _reactor
     from twisted.internet.endpoints import TCP4ServerEndpoint
 
-    from . import sdk_server
+    from . import console, sdk_policy, sdk_server
 
     reactor: Any = _reactor
 
     def say(line: str) -> None:
         print(line, flush=True)
+
+    policy = sdk_policy.load(Path(args.config) if args.config else None).allowing(args.allow_origin)
 
     if args.simulator is not None:
         from emrtd.sim import profiles
@@ -250,8 +252,10 @@ def sdk(args: argparse.Namespace) -> int:
         if args.simulator not in profiles.PROFILES:
             known = ", ".join(profiles.PROFILES)
             raise EmrtdError(f"unknown simulator profile {args.simulator!r}; known: {known}")
+    confirmer = console.ConsoleConfirmer(reactor, say)
     factory = sdk_server.SdkFactory(
-        say=say, simulator=args.simulator, ca_file=args.ca_file, insecure=args.insecure
+        say=say, policy=policy, confirmer=confirmer, simulator=args.simulator, ca_file=args.ca_file,
+        insecure=args.insecure,
     )
     endpoint = TCP4ServerEndpoint(reactor, args.port, interface="127.0.0.1")
     state: dict[str, Any] = {}
@@ -265,6 +269,8 @@ def sdk(args: argparse.Namespace) -> int:
         say(f"docval-client SDK on ws://127.0.0.1:{number}/sdk (status: http://127.0.0.1:{number}/status?Status=json)")
         if args.simulator:
             say(f"simulator reader on: virtual passport {args.simulator!r}")
+        say(f"apps allowed ({policy.source}): {', '.join(rule.origin for rule in policy.apps) or 'none'}")
+        console.read_lines(reactor, confirmer, sys.stdin)
 
     def failed(failure: Any) -> None:
         state["error"] = f"cannot listen on 127.0.0.1:{args.port}: {failure.getErrorMessage()}"
@@ -334,7 +340,13 @@ def main(argv: list[str] | None = None) -> int:
                    "writes it to $TMPDIR/docval-client.<pid>.port")
     k.add_argument("--simulator", nargs="?", const="utopia", default=None, metavar="PROFILE",
                    help="offer a 'Simulator' reader holding a virtual passport (default profile: utopia)")
-    k.add_argument("--ca-file", help="CA certificate for wss:// DocVal servers")
+    k.add_argument("--config", help="the SDK's trust configuration (default: "
+                   "$XDG_CONFIG_HOME/docval/sdk.toml; without it: pages on this machine and native "
+                   "apps, DocVal servers on this machine, every validation confirmed here)")
+    k.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="also allow this web origin (e.g. http://localhost:5173, or null for file:// "
+                   "pages) with DocVal servers on this machine; repeatable")
+    k.add_argument("--ca-file", help="CA certificate for wss:// DocVal servers without their own ca_file")
     k.add_argument("--insecure", action="store_true", help="do not verify wss:// server certificates")
     k.set_defaults(run=sdk)
     args = parser.parse_args(argv)

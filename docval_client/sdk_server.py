@@ -1,8 +1,11 @@
 """The Autobahn/Twisted adapter of the local SDK (:mod:`docval_client.sdk_session`).
 
-``ws://127.0.0.1:PORT/sdk`` (loopback only) takes one app at a time: a second connection is
-refused with HTTP 429, and any connection while a validation runs elsewhere on this machine
-(``docval-client read``) with HTTP 409. ``GET /status?Status=json`` answers the version
+``ws://127.0.0.1:PORT/sdk`` (loopback only) takes one app at a time, and only apps whose
+``Origin`` the SDK's policy lists (:mod:`docval_client.sdk_policy`; others get HTTP 403 and a
+console line naming the origin): a second connection is refused with HTTP 429, and any
+connection while a validation runs elsewhere on this machine (``docval-client read``) with
+HTTP 409. The console confirmations the session asks for go to a
+:class:`~docval_client.console.ConsoleConfirmer`. ``GET /status?Status=json`` answers the version
 information (``/status`` alone: the same as ``Key: value`` lines), as AusweisApp2's status
 query does. Reader and card changes come from :func:`docval_client.card.watch` in a worker
 thread, handed to the reactor with ``callFromThread``. A workflow opens the chosen reader (or
@@ -33,9 +36,22 @@ from twisted.web.server import Request, Site
 from emrtd.docval.reasons import CloseReason
 
 from . import busy, card
+from .console import ConsoleConfirmer
 from .protocol import Driver, connect
 from .readers import ReaderInfo
-from .sdk_session import SIMULATOR, Cancel, ProvideKey, Reply, Run, SdkSession, VersionInfo
+from .sdk_policy import DEFAULT_POLICY, NO_ORIGIN, Policy
+from .sdk_session import (
+    SIMULATOR,
+    Cancel,
+    Confirm,
+    Log,
+    ProvideKey,
+    Reply,
+    Requester,
+    Run,
+    SdkSession,
+    VersionInfo,
+)
 from .session import Options, Outcome, Progress, validation
 
 Say = Callable[[str], None]
@@ -97,7 +113,7 @@ class Workflow:
             request.validation_id,
             request.client_id,
             self.run.key,
-            send_result=request.send_result,
+            send_result=True,  # the verdict; the session decides what of it the app gets
             atr=atr,
             reader_max_apdu=max_apdu,
             optional_files=request.optional_files,
@@ -105,9 +121,9 @@ class Workflow:
         )
         self.driver = Driver(validation(options), transmit, self._progress, self._key_wanted)
         self.driver.done.addCallback(self._done)
-        self.connector = connect(
-            request.server_url, self.driver, ca_file=self.sdk.ca_file, insecure=self.sdk.insecure
-        )
+        server = self.connection.session.server
+        ca_file = server.ca_file if server is not None and server.ca_file else self.sdk.ca_file
+        self.connector = connect(request.server_url, self.driver, ca_file=ca_file, insecure=self.sdk.insecure)
 
     def _progress(self, event: Progress) -> None:
         self.connection.apply(self.connection.session.progress(event.step, event.done, event.total))
@@ -151,14 +167,24 @@ class SdkProtocol(WebSocketServerProtocol):
 
     def onConnect(self, request: ConnectionRequest) -> None:  # noqa: N802
         sdk = self.factory
+        origin = request.headers.get("origin")
+        shown = _printable(origin) if origin is not None else NO_ORIGIN
+        agent = _printable(request.headers.get("user-agent", "an app without User-Agent"))
+        app = sdk.policy.app(origin)
+        if app is None:
+            sdk.say(f"refused app from origin {shown} ({agent}): not allowed by {sdk.policy.source} "
+                    f"(allow it with --allow-origin or in sdk.toml)")
+            raise ConnectionDeny(403, "Forbidden: this origin may not use the passport reader")
         if sdk.active is not None:
             raise ConnectionDeny(429, "Too Many Requests: another app is connected")
         if busy.running_elsewhere():
             raise ConnectionDeny(409, "Conflict: a validation is running (docval-client read)")
-        agent = request.headers.get("user-agent", "an app without User-Agent")
-        sdk.say(f"app connected: {agent}")
+        sdk.say(f"app connected from {shown}: {agent}")
         sdk.active = self
-        self.session = SdkSession(VersionInfo(version()), simulator=sdk.simulator is not None)
+        requester = Requester(shown, agent, app, sdk.policy.confirm_timeout)
+        self.session = SdkSession(
+            VersionInfo(version()), simulator=sdk.simulator is not None, requester=requester
+        )
         self.session.readers_changed(sdk.readers)  # the state now; changes follow as READER
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:  # noqa: N802, N803
@@ -170,6 +196,9 @@ class SdkProtocol(WebSocketServerProtocol):
         except Exception as exc:  # a bug: tell the app, keep the connection
             self.apply([Reply({"msg": "INTERNAL_ERROR", "error": str(exc)})])
             return
+        if any(isinstance(e, Reply) and e.message.get("msg") == "VALIDATION" and "result" in e.message
+               for e in effects):
+            self.factory.confirmer.cancel()  # cancelled while asking: withdraw the question
         self.apply(effects)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:  # noqa: N802, N803
@@ -177,6 +206,7 @@ class SdkProtocol(WebSocketServerProtocol):
         if sdk.active is self:
             sdk.active = None
             sdk.say("app disconnected")
+            sdk.confirmer.cancel()
             self.apply(self.session.disconnected())
 
     def apply(self, effects: list[Any]) -> None:
@@ -184,6 +214,10 @@ class SdkProtocol(WebSocketServerProtocol):
             if isinstance(effect, Reply):
                 if self.state == self.STATE_OPEN:
                     self.sendMessage(json.dumps(effect.message).encode("utf-8"), isBinary=False)
+            elif isinstance(effect, Log):
+                self.factory.say(effect.line)
+            elif isinstance(effect, Confirm):
+                self.factory.confirmer.ask(effect.prompt, effect.timeout, self._answered)
             elif isinstance(effect, Run):
                 self.factory.say(f"validating on {effect.reader} with {effect.request.server_url}")
                 self.workflow = Workflow(self.factory, self, effect)
@@ -193,11 +227,14 @@ class SdkProtocol(WebSocketServerProtocol):
             elif isinstance(effect, Cancel) and self.workflow is not None:
                 self.workflow.cancel()
 
+    def _answered(self, allowed: bool) -> None:
+        if self.factory.active is self:
+            self.apply(self.session.confirmed(allowed))
+
     def workflow_ended(self, workflow: Workflow, reason: str, passport: Any, error: str | None) -> None:
         if workflow is not self.workflow:
             return
         self.workflow = None
-        self.factory.say(f"validation ended: {reason or 'completed'}")
         self.apply(self.session.finished(reason, passport, error))
 
 
@@ -208,15 +245,22 @@ class SdkFactory(WebSocketServerFactory):
         self,
         *,
         say: Say,
+        policy: Policy = DEFAULT_POLICY,
+        confirmer: ConsoleConfirmer | None = None,
         simulator: str | None = None,
         ca_file: str | None = None,
         insecure: bool = False,
     ) -> None:
         super().__init__()
         self.say, self.simulator, self.ca_file, self.insecure = say, simulator, ca_file, insecure
+        self.policy = policy
+        if confirmer is None:  # no console: nothing unapproved can be allowed
+            confirmer = ConsoleConfirmer(None, say)
+            confirmer.closed()
+        self.confirmer = confirmer
         self.active: SdkProtocol | None = None
         self.readers: list[ReaderInfo] | None = None
-        # Any origin, as AusweisApp2: web pages are the point; "null" is a page opened from a file.
+        # Origins are checked in onConnect against the policy ("null" only when listed there).
         self.setProtocolOptions(
             maxMessagePayloadSize=64 * 1024, maxFramePayloadSize=64 * 1024, allowNullOrigin=True
         )
@@ -226,6 +270,12 @@ class SdkFactory(WebSocketServerFactory):
         self.readers = readers
         if self.active is not None:
             self.active.apply(self.active.session.readers_changed(readers))
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """A header value as one console line: control characters replaced, length capped."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
+    return clean + ("…" if len(text) > limit else "")
 
 
 class Status(Resource):

@@ -49,13 +49,15 @@ class RecordingFactory(WebSocketClientFactory):
     opened: bool = False
     closed: tuple[int | None, str | None] | None = None
 
-    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(url, headers=headers or {}, reactor=Clock())
+    def __init__(self, url: str, headers: dict[str, str] | None = None, origin: str | None = None) -> None:
+        super().__init__(url, headers=headers or {}, origin=origin, reactor=Clock())
         self.received: list[Any] = []
 
 
-def recording_factory(url: str, headers: dict[str, str] | None = None) -> RecordingFactory:
-    return RecordingFactory(url, headers)
+def recording_factory(
+    url: str, headers: dict[str, str] | None = None, origin: str | None = None
+) -> RecordingFactory:
+    return RecordingFactory(url, headers, origin)
 
 
 def connect(

@@ -11,6 +11,7 @@ import pytest
 from twisted.internet.task import Clock
 
 from docval_client.readers import ReaderInfo
+from docval_client.console import ConsoleConfirmer
 from docval_client.sdk_server import SdkFactory, make_site
 
 from .memory import clock_for_autobahn, connect, recording_factory, settle
@@ -77,3 +78,68 @@ def test_bad_commands_keep_the_connection(clock: Clock) -> None:
     settle(pump, clock)
     assert [m["msg"] for m in messages(app)[-2:]] == ["INVALID", "UNKNOWN_COMMAND"]
     assert app.closed is None
+
+
+def test_origin_not_on_the_list_is_refused_and_named(clock: Clock) -> None:
+    """A page from an origin the policy does not list never opens; the console names the origin."""
+    lines: list[str] = []
+    sdk = SdkFactory(say=lines.append, simulator="utopia")
+    app = recording_factory(URL, origin="http://evil.example")
+    settle(connect(make_site(sdk), app)[2], clock)
+    assert not app.opened and sdk.active is None
+    assert any("refused app from origin http://evil.example" in line for line in lines)
+    allowed = recording_factory(URL, origin="http://localhost:8000")
+    settle(connect(make_site(sdk), allowed)[2], clock)
+    assert allowed.opened and any("app connected from http://localhost:8000" in line for line in lines)
+
+
+def _asked(clock: Clock) -> tuple[Any, Any, Any, ConsoleConfirmer, list[str]]:
+    """A page on this machine asks for a validation with a loopback server; the SDK asks the console."""
+    lines: list[str] = []
+    confirmer = ConsoleConfirmer(clock, lines.append)
+    sdk = SdkFactory(say=lines.append, confirmer=confirmer, simulator="utopia")
+    app = recording_factory(URL, origin="http://localhost:8000", headers={"User-Agent": "page/1"})
+    _server, client, pump = connect(make_site(sdk), app)
+    settle(pump, clock)
+    run = {"cmd": "RUN_VALIDATION", "serverUrl": "ws://127.0.0.1:8765/ws2/validate", "clientId": "desk",
+           "reader": "Simulator"}
+    client.sendMessage(json.dumps(run).encode(), isBinary=False)
+    client.sendMessage(b'{"cmd": "ACCEPT"}', isBinary=False)
+    settle(pump, clock)
+    return app, client, pump, confirmer, lines
+
+
+def test_console_confirmation_moves_the_workflow_on(clock: Clock) -> None:
+    """ACCEPT prints the question (origin, agent, server, data); "y" on the console goes on."""
+    app, _client, pump, confirmer, lines = _asked(clock)
+    (prompt,) = [line for line in lines if "[y/N]" in line]
+    assert prompt.startswith("http://localhost:8000 (") and "page/1)" in prompt
+    assert "ws://127.0.0.1:8765/ws2/validate" in prompt
+    assert messages(app)[-1]["msg"] == "ACCESS_RIGHTS"  # nothing moves until the user answers
+    confirmer.line_received("y\n")
+    settle(pump, clock)
+    assert messages(app)[-1]["msg"] == "ENTER_MRZ"
+
+
+def test_no_answer_in_time_cancels(clock: Clock) -> None:
+    """No answer within the timeout: the workflow ends with CANCELLED_BY_USER."""
+    app, _client, pump, _confirmer, lines = _asked(clock)
+    clock.advance(61)
+    settle(pump, clock)
+    assert messages(app)[-1]["result"]["reason"] == "CANCELLED_BY_USER"
+    assert any("no answer in 60 s: refused" in line for line in lines)
+
+
+def test_without_a_console_unapproved_pairs_are_refused(clock: Clock) -> None:
+    """With no console (the default factory), an unapproved pair is refused at once, with a hint."""
+    lines: list[str] = []
+    sdk = SdkFactory(say=lines.append, simulator="utopia")
+    app = recording_factory(URL, origin="http://localhost:8000")
+    _server, client, pump = connect(make_site(sdk), app)
+    settle(pump, clock)
+    run = {"cmd": "RUN_VALIDATION", "serverUrl": "ws://127.0.0.1:8765/ws2/validate", "clientId": "desk"}
+    client.sendMessage(json.dumps(run).encode(), isBinary=False)
+    client.sendMessage(b'{"cmd": "ACCEPT"}', isBinary=False)
+    settle(pump, clock)
+    assert messages(app)[-1]["result"]["reason"] == "CANCELLED_BY_USER"
+    assert any("pre-approve" in line for line in lines)
