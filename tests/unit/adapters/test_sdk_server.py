@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from twisted.internet.task import Clock
 
-from docval_client.readers import ReaderInfo
 from docval_client.console import ConsoleConfirmer
+from docval_client.readers import ReaderInfo
 from docval_client.sdk_server import SdkFactory, make_site
 
 from .memory import clock_for_autobahn, connect, recording_factory, settle
