@@ -87,11 +87,9 @@ class App:
     """A synchronous SDK client (websocket-client) with a message log."""
 
     def __init__(self, port: int, agent: str = "pytest-app/1.0", origin: str | None = None) -> None:
+        options: dict[str, Any] = {"origin": origin} if origin else {}
         self.ws = websocket.create_connection(  # websocket-client sends Origin http://127.0.0.1:port
-            f"ws://127.0.0.1:{port}/sdk",
-            header=[f"User-Agent: {agent}"],
-            timeout=30,
-            **({"origin": origin} if origin else {}),
+            f"ws://127.0.0.1:{port}/sdk", header=[f"User-Agent: {agent}"], timeout=30, **options
         )
         self.seen: list[dict[str, Any]] = []
 
