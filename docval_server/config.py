@@ -25,6 +25,7 @@ Example (``examples/docval.toml``)::
     [clients.demo]
     result_url = "http://127.0.0.1:8090/results"
     headers = { "X-Api-Key" = "secret" }
+    diagnostics = false                         # honour this client's enableDiagnostics (MONITORING logged)
 
 Every problem is a :class:`ConfigError` with one line naming the key; relative paths are
 resolved against the config file's folder.
@@ -62,6 +63,7 @@ class Config:
     trust_paths: tuple[Path, ...] = ()
     clients: dict[str, Target] = field(default_factory=dict)
     signing: SigningConfig | None = None
+    diagnostics: frozenset[str] = frozenset()  # client ids whose MONITORING may be logged
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -129,6 +131,7 @@ def parse(data: dict[str, Any], base: Path) -> Config:
     if not paths or not all(isinstance(p, str) for p in paths):
         raise ConfigError("trust.paths must list at least one file or folder of CSCA certificates")
     clients = {}
+    diagnostics = set()
     for client_id, entry in _table(data, "clients").items():
         if not isinstance(entry, dict):
             raise ConfigError(f"[clients.{client_id}] must be a table")
@@ -140,6 +143,8 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
             raise ConfigError(f"clients.{client_id}.headers must map strings to strings")
         clients[client_id] = Target(url, headers)
+        if _take(entry, f"clients.{client_id}", "diagnostics", bool, False):
+            diagnostics.add(client_id)
     if not clients:
         raise ConfigError("no [clients.<id>] table: every session would be refused")
     signing = None
@@ -160,4 +165,5 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         trust_paths=tuple(base / p for p in paths),
         clients=clients,
         signing=signing,
+        diagnostics=frozenset(diagnostics),
     )

@@ -68,6 +68,7 @@ class Server:
             random=self.random,
             now=lambda: datetime.fromtimestamp(self.clock.seconds(), UTC),
             limits=self.config.limits,
+            diagnostics_allowed=self.config.diagnostics.__contains__,
         )
 
     def forget(self, connection: ValidationProtocol) -> None:

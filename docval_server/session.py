@@ -12,7 +12,12 @@ States and the messages each accepts (anything else closes the session)::
     READING --FINISH--> POSTING --(post ok)--> CLOSED (RESULT if asked, then CLOSE 1000)
 
 MONITORING is accepted in AWAIT_START, READING and RELAYING and logged only when the client
-enabled diagnostics. Close reasons follow ``interop-notes.md``: a message of an unknown or
+asked for diagnostics *and* the relying party's config allows it for that client id
+(``clients.<id>.diagnostics``); then each message is cut to :data:`MONITORING_CHARS`
+characters, escaped as a JSON string (no newline or terminal escape reaches the log), and at
+most :data:`MONITORING_LINES` are logged per session. FINISH needs the SOD and DG1 (and DG14
+once a handover happened): a FINISH without them is ``PROTOCOL_ERROR`` and nothing is posted.
+A file sent again with identical content is ignored; a different one is ``PROTOCOL_ERROR``. Close reasons follow ``interop-notes.md``: a message of an unknown or
 wrong-direction type, or a known one out of place, is ``UNEXPECTED_MESSAGE``; a malformed
 one is ``MALFORMED_JSON``/``INVALID_START_MESSAGE``/``PROTOCOL_ERROR`` as the wire format
 says. The session keeps nothing once it is closed: files, keys and results are dropped.
@@ -26,6 +31,7 @@ MSE:Set AT + GENERAL AUTHENTICATE) network round trips plus one per DG1 block.
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +51,8 @@ from emrtd.sm import SecureMessaging
 from emrtd.truststore import TrustStore
 
 FILE_NAMES = frozenset({"sod", *(f"dg{n}" for n in range(1, 17))})
+MONITORING_CHARS = 512
+MONITORING_LINES = 50
 
 
 class State(enum.Enum):
@@ -117,6 +125,7 @@ class ServerSession:
         random: RandomSource,
         now: Callable[[], datetime],
         limits: Limits = Limits(),
+        diagnostics_allowed: Callable[[str], bool] = lambda _client_id: False,
     ) -> None:
         self.state = State.AWAIT_START
         self.close_reason: CloseReason | None = None
@@ -135,6 +144,8 @@ class ServerSession:
         self._relay_sm: SecureMessaging | None = None
         self._send_result = False
         self._result: dict[str, Any] | None = None
+        self._diagnostics_allowed = diagnostics_allowed
+        self._monitoring_logged = 0
 
     # -- events -----------------------------------------------------------------------------
 
@@ -154,9 +165,7 @@ class ServerSession:
                 return self._close(CloseReason.INVALID_START_MESSAGE)
             return self._close(exc.reason)
         if isinstance(message, wire.Monitoring):
-            if self._start is not None and self._start.enable_diagnostics:
-                return [Log("info", f"MONITORING: {message.message}")]
-            return []
+            return self._on_monitoring(message)
         if self.state is State.AWAIT_START and isinstance(message, wire.Start):
             return self._on_start(message)
         if self.state is State.READING and isinstance(message, wire.CaHandover):
@@ -222,13 +231,26 @@ class ServerSession:
         self.state = State.READING
         return [CancelTimer("start"), Send(wire.Accept(self._challenge))]
 
+    def _on_monitoring(self, message: wire.Monitoring) -> list[Effect]:
+        start = self._start
+        if start is None or not start.enable_diagnostics or not self._diagnostics_allowed(start.client_id):
+            return []
+        self._monitoring_logged += 1
+        if self._monitoring_logged > MONITORING_LINES:
+            return []
+        if self._monitoring_logged == MONITORING_LINES:
+            return [Log("info", f"MONITORING: limit of {MONITORING_LINES} lines reached; further ones dropped")]
+        text = message.message[:MONITORING_CHARS]
+        cut = "" if len(message.message) <= MONITORING_CHARS else f" (cut from {len(message.message)} chars)"
+        return [Log("info", f"MONITORING: {json.dumps(text)}{cut}")]
+
     def _on_file(self, message: wire.FileMessage) -> list[Effect]:
         name = message.name
         if name not in FILE_NAMES:
             return self._close(CloseReason.PROTOCOL_ERROR)
         if name in self._files:
-            if name in self._server_files and self._files[name] == message.data:
-                return []  # the client echoed the DG1 we sent it: harmless
+            if self._files[name] == message.data:
+                return []  # sent again unchanged (or the DG1 we sent, echoed): harmless
             return self._close(CloseReason.PROTOCOL_ERROR)
         try:
             if message.data:  # an empty file is a finding for the result, not a reason to close
@@ -309,6 +331,9 @@ class ServerSession:
 
     def _on_finish(self, finish: wire.Finish) -> list[Effect]:
         assert self._start is not None
+        required = {"sod", "dg1"} | ({"dg14"} if self._ca_result is not None else set())
+        if not required <= set(self._files):
+            return self._close(CloseReason.PROTOCOL_ERROR)  # nothing to validate: post nothing
         self._send_result = finish.send_result
         try:
             pa = passiveauth.verify(self._files, self._trust, self._now())

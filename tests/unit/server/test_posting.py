@@ -17,6 +17,8 @@ from twisted.web.server import NOT_DONE_YET, Request
 from docval_server._types import HTTPClient
 from docval_server.posting import Policy, ResultPoster, Target
 
+TRICKLE = -1
+
 
 class Recorder(Resource):
     """Answers each POST with the next status of a script; NOT_DONE_YET for None (a hang)."""
@@ -36,7 +38,13 @@ class Recorder(Resource):
         status = self.statuses.pop(0) if self.statuses else 200
         if status is None:
             return NOT_DONE_YET
+        if status == TRICKLE:  # 200 and the start of a body that never ends
+            request.setResponseCode(200)
+            request.write(b"partial")
+            return NOT_DONE_YET
         request.setResponseCode(status)
+        if 300 <= status < 400:
+            request.setHeader(b"location", b"http://elsewhere.test/r")
         return b"ok"
 
 
@@ -77,9 +85,9 @@ def test_three_retries_then_give_up() -> None:
     assert [a.status for a in poster.attempts] == [503, 503, 503, 503]
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
+@pytest.mark.parametrize("status", [301, 302, 307, 308, 400, 401, 403, 404, 409, 422])
 def test_other_errors_are_final(status: int) -> None:
-    """Any other HTTP error fails at once, without a retry."""
+    """Any other status fails at once, without a retry; redirects are not followed."""
     ok, recorder, _ = run([status], clock_steps=10)
     assert ok is False and len(recorder.bodies) == 1
 
@@ -88,6 +96,22 @@ def test_timeout_is_retried() -> None:
     """An attempt that hangs for 3 s times out and is retried."""
     ok, recorder, poster = run([None, 200], clock_steps=6)
     assert ok is True and len(recorder.bodies) == 2 and poster.attempts[0].error == "timeout"
+
+
+def test_a_body_that_never_ends_times_out_and_is_retried() -> None:
+    """200 with a body that trickles on: the attempt ends at the 3 s deadline and is retried."""
+    ok, recorder, poster = run([TRICKLE, 200], clock_steps=6)
+    assert ok is True and len(recorder.bodies) == 2
+    assert poster.attempts[0].error == "timeout" and poster.attempts[1].status == 200
+
+
+def test_attempt_record_is_bounded() -> None:
+    """The poster keeps only the latest attempts, however many results it posts."""
+    recorder = Recorder([])
+    poster = ResultPoster(cast(HTTPClient, StubTreq(recorder)), Clock(), Policy())
+    for _ in range(200):
+        poster.post(Target("http://results.test/r"), {})
+    assert len(recorder.bodies) == 200 and len(poster.attempts) == 64
 
 
 def test_connection_errors_are_retried() -> None:

@@ -17,6 +17,7 @@ from docval_server.session import (
     CloseConnection,
     Effect,
     Limits,
+    Log,
     PostResult,
     Send,
     ServerSession,
@@ -42,13 +43,14 @@ def trust() -> TrustStore:
     return TrustStore.from_der([test_pki.csca_ec.der, test_pki.csca_rsa.der], crls=test_pki.crls)
 
 
-def new_session(trust: TrustStore, **limits: Any) -> ServerSession:
+def new_session(trust: TrustStore, *, diagnostics: bool = False, **limits: Any) -> ServerSession:
     return ServerSession(
         known_clients=lambda cid: cid == "client-1",
         trust=trust,
         random=challenge_then_urandom(),
         now=lambda: NOW,
         limits=Limits(**limits),
+        diagnostics_allowed=lambda cid: diagnostics and cid == "client-1",
     )
 
 
@@ -332,14 +334,51 @@ def test_bad_messages_close_with_their_reason(
 
 
 def test_monitoring_is_logged_only_with_diagnostics(trust: TrustStore) -> None:
-    """MONITORING text is logged when the client enabled diagnostics and dropped otherwise."""
+    """MONITORING is logged only when the client asked for diagnostics and the config allows
+    them for its client id; dropped otherwise."""
     monitoring = json.dumps({"type": "MONITORING", "message": "Starting PACE"})
-    quiet = new_session(trust)
+    quiet = new_session(trust, diagnostics=True)
     quiet.receive_text(start_json())
     assert quiet.receive_text(monitoring) == []
-    chatty = new_session(trust)
+    not_allowed = new_session(trust, diagnostics=False)
+    not_allowed.receive_text(start_json(enableDiagnostics=True))
+    assert not_allowed.receive_text(monitoring) == []
+    chatty = new_session(trust, diagnostics=True)
     chatty.receive_text(start_json(enableDiagnostics=True))
-    assert [type(e).__name__ for e in chatty.receive_text(monitoring)] == ["Log"]
+    assert chatty.receive_text(monitoring) == [Log("info", 'MONITORING: "Starting PACE"')]
+
+
+def test_monitoring_is_escaped_capped_and_bounded(trust: TrustStore) -> None:
+    """Newlines and terminal escapes are escaped, text is cut at 512 characters, and at most 50
+    lines are logged per session (the 50th says so)."""
+    session = new_session(trust, diagnostics=True)
+    session.receive_text(start_json(enableDiagnostics=True))
+    forged = json.dumps({"type": "MONITORING", "message": "ok\n2026-01-01 [-] FAKE\x1b[2J" + "x" * 2000})
+    (log,) = session.receive_text(forged)
+    assert isinstance(log, Log) and "\n" not in log.text and "\x1b" not in log.text
+    assert "\\n" in log.text and "\\u001b" in log.text and "(cut from" in log.text and len(log.text) < 700
+    logged = [session.receive_text(forged) for _ in range(100)]
+    assert sum(len(e) for e in logged) == 49 and "further ones dropped" in logged[48][0].text
+
+
+def test_finish_without_sod_and_dg1_posts_nothing(trust: TrustStore) -> None:
+    """FINISH before the SOD and DG1 arrived closes with PROTOCOL_ERROR; nothing is posted."""
+    session = new_session(trust)
+    session.receive_text(start_json())
+    effects = session.receive_text(json.dumps({"type": "FINISH", "sendResult": True}))
+    assert CloseConnection(CloseReason.PROTOCOL_ERROR) in effects
+    assert not any(isinstance(e, PostResult) for e in effects)
+
+
+def test_identical_resend_is_tolerated_a_different_one_is_not(trust: TrustStore) -> None:
+    """A file sent twice with the same bytes is ignored; with other bytes it is PROTOCOL_ERROR."""
+    session = new_session(trust)
+    session.receive_text(start_json())
+    assert session.receive_binary(b"\x01\x04dg14" + b"\x6e\x00") == []
+    assert session.receive_binary(b"\x01\x04dg14" + b"\x6e\x00") == []
+    assert CloseConnection(CloseReason.PROTOCOL_ERROR) in session.receive_binary(
+        b"\x01\x04dg14" + b"\x6e\x01\x00"
+    )
 
 
 def test_connection_lost_forgets_everything(trust: TrustStore) -> None:
