@@ -3,7 +3,8 @@
 ``docval-websocket-api-v2.md`` §7: 3-second timeout per attempt, up to 3 retries when the
 POST fails with a connection error, a timeout, or HTTP 408, 429 or 5xx; any other status
 (3xx included: redirects are not followed) is final. The timeout covers the whole attempt:
-connect, headers and the response body (a result server trickling its body is cut off). The treq client and the clock are passed in (``treq.testing.StubTreq`` and
+connect, headers and the response body (a result server trickling its body is cut off).
+The treq client and the clock are passed in (``treq.testing.StubTreq`` and
 ``twisted.internet.task.Clock`` in tests). Optionally the request carries an RFC 9421 HTTP
 message signature (see :mod:`docval_server.signing`).
 """

@@ -17,7 +17,8 @@ asked for diagnostics *and* the relying party's config allows it for that client
 characters, escaped as a JSON string (no newline or terminal escape reaches the log), and at
 most :data:`MONITORING_LINES` are logged per session. FINISH needs the SOD and DG1 (and DG14
 once a handover happened): a FINISH without them is ``PROTOCOL_ERROR`` and nothing is posted.
-A file sent again with identical content is ignored; a different one is ``PROTOCOL_ERROR``. Close reasons follow ``interop-notes.md``: a message of an unknown or
+A file sent again with identical content is ignored; a different one is ``PROTOCOL_ERROR``.
+Close reasons follow ``interop-notes.md``: a message of an unknown or
 wrong-direction type, or a known one out of place, is ``UNEXPECTED_MESSAGE``; a malformed
 one is ``MALFORMED_JSON``/``INVALID_START_MESSAGE``/``PROTOCOL_ERROR`` as the wire format
 says. The session keeps nothing once it is closed: files, keys and results are dropped.
@@ -239,7 +240,7 @@ class ServerSession:
         if self._monitoring_logged > MONITORING_LINES:
             return []
         if self._monitoring_logged == MONITORING_LINES:
-            return [Log("info", f"MONITORING: limit of {MONITORING_LINES} lines reached; further ones dropped")]
+            return [Log("info", f"MONITORING: {MONITORING_LINES} lines logged; further ones dropped")]
         text = message.message[:MONITORING_CHARS]
         cut = "" if len(message.message) <= MONITORING_CHARS else f" (cut from {len(message.message)} chars)"
         return [Log("info", f"MONITORING: {json.dumps(text)}{cut}")]
