@@ -7,6 +7,7 @@ Example (``examples/docval.toml``)::
     authorization = ""                          # if set, the handshake must carry this Authorization header
     include_files = false                       # add filesBinary to results
     shutdown_grace = 10.0                       # seconds sessions get to finish on shutdown
+    admin_endpoint = ""                         # e.g. "tcp:9100:interface=127.0.0.1": /health, /metrics
 
     [limits]
     start_timeout = 10.0
@@ -14,6 +15,11 @@ Example (``examples/docval.toml``)::
     max_session_time = 120.0
     max_message_size = 2097152                  # bytes, after permessage-deflate inflation
     max_files = 20
+    max_connections = 512                       # open connections in all (kept below ulimit -n - 64)
+    max_connections_per_address = 16            # from one client address
+    header_timeout = 10.0                       # seconds for complete request headers, in all
+    failures_per_address = 10                   # failed client ids / Authorization before HTTP 429
+    failure_refill_seconds = 6.0                # one failure forgiven per this many seconds
 
     [trust]
     paths = ["trust/"]                          # CSCA certificates, master lists, CRLs
@@ -39,6 +45,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from .guard import GuardLimits
 from .posting import Target
 from .session import Limits
 
@@ -64,6 +71,8 @@ class Config:
     clients: dict[str, Target] = field(default_factory=dict)
     signing: SigningConfig | None = None
     diagnostics: frozenset[str] = frozenset()  # client ids whose MONITORING may be logged
+    guard: GuardLimits = GuardLimits()
+    admin_endpoint: str = ""  # optional second listener for /health and /metrics only
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -122,6 +131,46 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         max_files=int(_positive("limits", "max_files", _take(limits_t, "limits", "max_files", int, 20))),
         include_files=_take(server, "server", "include_files", bool, False),
     )
+    default = GuardLimits()
+    guard = GuardLimits(
+        max_connections=int(
+            _positive(
+                "limits",
+                "max_connections",
+                _take(limits_t, "limits", "max_connections", int, default.max_connections),
+            )
+        ),
+        max_connections_per_address=int(
+            _positive(
+                "limits",
+                "max_connections_per_address",
+                _take(
+                    limits_t,
+                    "limits",
+                    "max_connections_per_address",
+                    int,
+                    default.max_connections_per_address,
+                ),
+            )
+        ),
+        header_timeout=_positive(
+            "limits",
+            "header_timeout",
+            _take(limits_t, "limits", "header_timeout", number, default.header_timeout),
+        ),
+        failures_per_address=int(
+            _positive(
+                "limits",
+                "failures_per_address",
+                _take(limits_t, "limits", "failures_per_address", int, default.failures_per_address),
+            )
+        ),
+        failure_refill_seconds=_positive(
+            "limits",
+            "failure_refill_seconds",
+            _take(limits_t, "limits", "failure_refill_seconds", number, default.failure_refill_seconds),
+        ),
+    )
     max_message = int(
         _positive(
             "limits", "max_message_size", _take(limits_t, "limits", "max_message_size", int, 2 * 1024 * 1024)
@@ -166,4 +215,6 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         clients=clients,
         signing=signing,
         diagnostics=frozenset(diagnostics),
+        guard=guard,
+        admin_endpoint=_take(server, "server", "admin_endpoint", str, ""),
     )

@@ -15,6 +15,10 @@ class Metrics:
         self.bucket_counts = [0] * len(BUCKETS)
         self.duration_sum = 0.0
         self.duration_count = 0
+        self.abuse: Counter[str] = Counter()  # failed_client_id, failed_authorization, rate_limited
+
+    def count(self, event: str) -> None:
+        self.abuse[event] += 1
 
     def started(self) -> None:
         self.active += 1
@@ -28,7 +32,7 @@ class Metrics:
             if seconds <= bound:
                 self.bucket_counts[index] += 1
 
-    def render(self) -> str:
+    def render(self, refused: dict[str, int] | None = None) -> str:
         lines = [
             "# HELP docval_sessions_active Validation sessions in flight.",
             "# TYPE docval_sessions_active gauge",
@@ -49,5 +53,17 @@ class Metrics:
             f'docval_session_duration_seconds_bucket{{le="+Inf"}} {self.duration_count}',
             f"docval_session_duration_seconds_sum {self.duration_sum:.3f}",
             f"docval_session_duration_seconds_count {self.duration_count}",
+            "# HELP docval_handshake_failures_total Failed client ids and Authorization headers, and"
+            " handshakes refused for too many of them (429).",
+            "# TYPE docval_handshake_failures_total counter",
         ]
+        for event in ("failed_authorization", "failed_client_id", "rate_limited"):
+            lines.append(f'docval_handshake_failures_total{{kind="{event}"}} {self.abuse[event]}')
+        lines += [
+            "# HELP docval_connections_refused_total Connections refused at accept (caps) or dropped"
+            " for incomplete headers at the deadline.",
+            "# TYPE docval_connections_refused_total counter",
+        ]
+        for reason, count in sorted((refused or {}).items()):
+            lines.append(f'docval_connections_refused_total{{reason="{reason}"}} {count}')
         return "\n".join(lines) + "\n"

@@ -1,10 +1,14 @@
 """The Autobahn/Twisted adapter: one :class:`ValidationProtocol` per WebSocket connection
 carries out what its :class:`~docval_server.session.ServerSession` asks (send, close, timers,
-POST, log). Served with ``/health`` and ``/metrics`` on one twisted.web site.
+POST, log). Served with ``/health`` and ``/metrics`` on one twisted.web site behind the
+connection budget of :mod:`docval_server.guard` (and, optionally, on an admin site of their
+own). Handshakes from an address that spent its budget of failed client ids or failed
+``Authorization`` headers get HTTP 429; the Authorization header is compared in constant time.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 from collections.abc import Callable
@@ -16,7 +20,9 @@ from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerPr
 from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.internet.defer import Deferred
+from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
@@ -26,6 +32,7 @@ from emrtd.truststore import TrustStore
 
 from ._types import Clock
 from .config import Config
+from .guard import ConnectionBudget, FailureBudget, GuardedSite
 from .metrics import Metrics
 from .posting import ResultPoster
 from .session import (
@@ -57,6 +64,14 @@ class Server:
     ) -> None:
         self.config, self.trust, self.poster, self.clock, self.random = config, trust, poster, clock, random
         self.metrics = Metrics()
+        guard = config.guard
+        self.failed_client_ids = FailureBudget(
+            clock, guard.failures_per_address, guard.failure_refill_seconds
+        )
+        self.failed_authorization = FailureBudget(
+            clock, guard.failures_per_address, guard.failure_refill_seconds
+        )
+        self.budget = ConnectionBudget(guard, clock)
         self.connections: set[ValidationProtocol] = set()
         self.stopping = False
         self._drained: list[Deferred[None]] = []
@@ -101,10 +116,21 @@ class ValidationProtocol(WebSocketServerProtocol):
     session: ServerSession | None = None
 
     def onConnect(self, request: ConnectionRequest) -> None:  # noqa: N802
-        if self.server.stopping:
+        server = self.server
+        if server.stopping:
             raise ConnectionDeny(503, "server is shutting down")
-        required = self.server.config.authorization
-        if required and request.headers.get("authorization") != required:
+        self.address = _host(request.peer)
+        if not (
+            server.failed_client_ids.allowed(self.address)
+            and server.failed_authorization.allowed(self.address)
+        ):
+            server.metrics.count("rate_limited")
+            raise ConnectionDeny(429, "too many failed attempts from this address; try later")
+        required = server.config.authorization
+        given = request.headers.get("authorization", "")
+        if required and not hmac.compare_digest(given.encode("utf-8"), required.encode("utf-8")):
+            server.failed_authorization.spend(self.address)
+            server.metrics.count("failed_authorization")
             raise ConnectionDeny(401, "authorization required")
         log.debug(
             "connection from {peer}, user agent {agent}",
@@ -125,6 +151,10 @@ class ValidationProtocol(WebSocketServerProtocol):
         if self.session is None:
             return
         self.apply(self.session.receive_binary(payload) if isBinary else self.session.receive_text(payload))
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:  # noqa: N802
+        self.server.budget.release(self.transport)  # the upgraded connection's end
+        super().connectionLost(reason)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:  # noqa: N802, N803
         session, self.session = self.session, None
@@ -156,6 +186,9 @@ class ValidationProtocol(WebSocketServerProtocol):
                     self.sendMessage(wire.serialize_text(message).encode("utf-8"), isBinary=False)
             elif isinstance(effect, CloseConnection):
                 self.outcome = effect.reason.name
+                if effect.reason is CloseReason.INVALID_CLIENT_ID:
+                    self.server.failed_client_ids.spend(getattr(self, "address", "?"))
+                    self.server.metrics.count("failed_client_id")
                 self._send_close(effect.reason.code, effect.reason.value)
             elif isinstance(effect, SetTimer):
                 self._cancel(effect.name)
@@ -213,7 +246,15 @@ class Health(_Page):
 class MetricsPage(_Page):
     def render_GET(self, request: Request) -> bytes:  # noqa: N802
         request.setHeader(b"content-type", b"text/plain; version=0.0.4")
-        return self.docval.metrics.render().encode("utf-8")
+        return self.docval.metrics.render(self.docval.budget.counters).encode("utf-8")
+
+
+def _host(peer: str) -> str:
+    """``tcp:127.0.0.1:4242`` (Autobahn's peer string) → ``127.0.0.1``; IPv6 kept whole."""
+    kind, _, rest = peer.partition(":")
+    if kind in ("tcp", "tcp4", "tcp6"):
+        return rest.rsplit(":", 1)[0]
+    return peer
 
 
 def _accept_deflate(offers: list[Any]) -> PerMessageDeflateOfferAccept | None:
@@ -225,8 +266,19 @@ def _accept_deflate(offers: list[Any]) -> PerMessageDeflateOfferAccept | None:
     return None
 
 
-def make_site(server: Server) -> Site:
-    """``/ws2/validate`` (query string tolerated), ``/health`` and ``/metrics``."""
+def make_admin_site(server: Server) -> Site:
+    """``/health`` and ``/metrics`` only, for an admin port kept apart from client traffic."""
+    root = Resource()
+    root.putChild(b"health", Health(server))
+    root.putChild(b"metrics", MetricsPage(server))
+    site = Site(root)
+    site.displayTracebacks = False
+    return site
+
+
+def make_site(server: Server) -> GuardedSite:
+    """``/ws2/validate`` (query string tolerated), ``/health`` and ``/metrics``, within the
+    server's connection budget."""
     factory = WebSocketServerFactory()
     factory.protocol = ValidationProtocol
     ValidationProtocol.server = server
@@ -244,7 +296,7 @@ def make_site(server: Server) -> Site:
     ws2.putChild(b"validate", WebSocketResource(factory))
     root.putChild(b"health", Health(server))
     root.putChild(b"metrics", MetricsPage(server))
-    return Site(root)
+    return GuardedSite(root, server.budget)
 
 
-__all__ = ["CloseReason", "Server", "ValidationProtocol", "make_site"]
+__all__ = ["CloseReason", "Server", "ValidationProtocol", "make_admin_site", "make_site"]

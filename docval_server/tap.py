@@ -12,6 +12,7 @@ naming the problem (``twistd … docval: cannot read docval.toml: …``), and no
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +25,9 @@ from emrtd.truststore import TrustStore
 
 from . import config as config_module
 from . import signing
+from .guard import fit_to_descriptor_limit
 from .posting import ResultPoster
-from .protocol import Server, make_site
+from .protocol import Server, make_admin_site, make_site
 
 
 class Options(usage.Options):
@@ -68,6 +70,8 @@ class DocValService(service.MultiService):
         self.server = server
         self.listener = strports.service(endpoint, make_site(server))
         self.listener.setServiceParent(self)
+        if server.config.admin_endpoint:
+            strports.service(server.config.admin_endpoint, make_admin_site(server)).setServiceParent(self)
 
     def stopService(self) -> Deferred[None]:  # noqa: N802
         async def stop() -> None:
@@ -84,6 +88,7 @@ def build(options: dict[str, Any], reactor: Any) -> DocValService:
 
     loaded: Loaded = options.get("loaded") or load(options)
     config = loaded.config
+    config = dataclasses.replace(config, guard=fit_to_descriptor_limit(config.guard))
     signer = None
     if config.signing is not None and loaded.key is not None:
         signer = signing.make_signer(loaded.key, config.signing.key_id, reactor.seconds)

@@ -202,8 +202,14 @@ class Client(WebSocketClientProtocol):
 
 
 async def connect(
-    url: str, context: ssl.SSLContext | None, headers: dict[str, str] | None = None, *, deflate: bool = False
+    url: str,
+    context: ssl.SSLContext | None,
+    headers: dict[str, str] | None = None,
+    *,
+    deflate: bool = False,
+    source: str | None = None,
 ) -> tuple[Client, ClientFactory]:
+    """Open a WebSocket (from the loopback address ``source`` when given)."""
     loop = asyncio.get_running_loop()
     factory = ClientFactory(url, headers=headers)
     if deflate:  # as the iOS client does
@@ -222,7 +228,8 @@ async def connect(
     factory.inbox = asyncio.Queue()
     factory.opened = loop.create_future()
     host, port = url.split("/")[2].split(":")
-    await loop.create_connection(factory, host, int(port), ssl=context)
+    local = (source, 0) if source else None
+    await loop.create_connection(factory, host, int(port), ssl=context, local_addr=local)
     return await asyncio.wait_for(factory.opened, 10), factory
 
 
@@ -237,13 +244,14 @@ async def converse(
     replace: dict[str, bytes] | None = None,
     sign_challenge: bytes | None = None,
     after_handback: tuple[Any, ...] = (),
+    source: str | None = None,
 ) -> list[Any]:
     """Read a virtual passport as the vendor clients do, relaying CA through the server.
 
     An attacking client can ``replace`` files it sends, sign another challenge, or send
     extra messages after the handback."""
     replace = replace or {}
-    proto, factory = await connect(url, context, headers)
+    proto, factory = await connect(url, context, headers, source=source)
     received: list[Any] = []
 
     async def next_message() -> Any:
@@ -277,10 +285,13 @@ async def converse(
     files.update({k: v for k, v in replace.items() if k in files})
     send(wire.FileMessage("dg14", files["dg14"]))
     send(wire.CaHandover(65536, 223, wire.SecureMessagingInfo.from_secure_messaging(sm)))
+    from_server: set[str] = set()
     while True:
         message = await next_message()
         if isinstance(message, wire.ApduMessage):
             send(wire.ApduMessage(chip.transmit_raw(message.data)))
+        elif isinstance(message, wire.FileMessage):
+            from_server.add(message.name)
         elif isinstance(message, wire.CaHandback):
             sm = message.secure_messaging_info.to_secure_messaging()
             break
@@ -288,7 +299,8 @@ async def converse(
             return received
     for extra in after_handback:
         send(extra)
-    for name in ("dg2", "dg11", "dg12", "dg15"):
+    wanted = ("dg2", "dg11", "dg12", "dg15") + (() if "dg1" in from_server else ("dg1",))
+    for name in wanted:
         files[name] = exchange.run(reader.read_file(reader.file_by_name(name), sm), transmit)
     files.update({k: v for k, v in replace.items() if k != "dg14"})
     public = dg15.parse(files["dg15"]).public_key
