@@ -48,7 +48,11 @@ from .session import (
 )
 
 log = Logger()
-SHUTTING_DOWN = (1001, "SERVER_SHUTTING_DOWN")
+#: Shutdown closes running sessions with a reason the vendor clients know: their close-reason
+#: lists (Android ClosedListener, iOS EmrtdConnector.CloseReason) hold only the spec's table,
+#: and iOS reports anything else as an unknown ".other". SERVER_ERROR (1011) is the one that
+#: says the server, not the document or the phone, ended the session.
+SHUTTING_DOWN = CloseReason.SERVER_ERROR
 
 
 class Server:
@@ -171,8 +175,22 @@ class ValidationProtocol(WebSocketServerProtocol):
     def shut_down(self) -> None:
         if self.session is not None and self.session.state is not State.CLOSED:
             self.session.connection_lost()
-        self.outcome = SHUTTING_DOWN[1]
-        self._send_close(*SHUTTING_DOWN)
+        self.outcome = "SHUTDOWN"
+        self._send_close(SHUTTING_DOWN.code, SHUTTING_DOWN.value)
+
+    def _fail_connection(self, code: int = 1001, reason: str = "going away") -> None:
+        """Autobahn fails the connection on frame-level violations (a message over the size
+        limit, also after inflation; invalid UTF-8 in a text message). While the session is
+        open, end it as the spec says instead: the CLOSE text message and a close frame with
+        PROTOCOL_ERROR (1008); the raw frame error stays out of the log."""
+        if self.state == self.STATE_OPEN and self.session is not None:
+            if self.session.state is not State.CLOSED:
+                self.session.connection_lost()
+            self.outcome = CloseReason.PROTOCOL_ERROR.name
+            self.failedByMe = True
+            self._send_close(CloseReason.PROTOCOL_ERROR.code, CloseReason.PROTOCOL_ERROR.value)
+            return
+        super()._fail_connection(code, reason)
 
     # -- effects ----------------------------------------------------------------------------
 

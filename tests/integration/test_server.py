@@ -469,10 +469,18 @@ def test_authorization_header_is_required(stack: dict[str, Any]) -> None:
         asyncio.run(raw(stack["strict"], [START]))
 
 
+def _refused_with_protocol_error(received: list[Any]) -> None:
+    """The CLOSE text message and a close frame, both PROTOCOL_ERROR (1008); no result."""
+    close = next(m for m in received if isinstance(m, wire.Close))
+    assert (close.code, close.reason) == (1008, "PROTOCOL_ERROR")
+    assert received[-1][1] == 1008 and not any(isinstance(m, wire.Result) for m in received)
+
+
 def test_oversized_message_is_refused(stack: dict[str, Any]) -> None:
-    """A message over max_message_size ends the connection (Autobahn fails it: 1009, seen as 1006)."""
-    received = asyncio.run(raw(stack["strict"], [START, b"\x01\x03dg2" + bytes(70000)], AUTH))
-    assert received[-1][1] in (1006, 1009) and not any(isinstance(m, wire.Result) for m in received)
+    """A message over max_message_size is refused with PROTOCOL_ERROR (CLOSE text + frame)."""
+    _refused_with_protocol_error(
+        asyncio.run(raw(stack["strict"], [START, b"\x01\x03dg2" + bytes(70000)], AUTH))
+    )
 
 
 def test_deflate_bomb_is_bounded_after_inflation(stack: dict[str, Any]) -> None:
@@ -480,7 +488,23 @@ def test_deflate_bomb_is_bounded_after_inflation(stack: dict[str, Any]) -> None:
     received = asyncio.run(
         raw(stack["strict"], [START, b"\x01\x03dg2" + bytes(1_000_000)], AUTH, deflate=True)
     )
-    assert received[-1][1] in (1006, 1009) and not any(isinstance(m, wire.Result) for m in received)
+    _refused_with_protocol_error(received)
+
+
+def test_invalid_utf8_text_is_refused(stack: dict[str, Any]) -> None:
+    """A text message that is not UTF-8 is refused with PROTOCOL_ERROR (CLOSE text + frame)."""
+
+    async def run() -> list[Any]:
+        proto, factory = await connect(stack["strict"], None, AUTH)
+        proto.sendMessage(START.encode(), isBinary=False)
+        # a text frame by hand (Autobahn's client would refuse to send invalid UTF-8)
+        proto.sendFrame(opcode=1, payload=b'{"type": "\xff\xfe"}')
+        received: list[Any] = []
+        while not received or not isinstance(received[-1], tuple):
+            received.append(await asyncio.wait_for(factory.inbox.get(), 10))
+        return received
+
+    _refused_with_protocol_error(asyncio.run(run()))
 
 
 def test_deflate_session_is_served(stack: dict[str, Any]) -> None:
@@ -533,8 +557,9 @@ def test_attack_dg1_from_another_passport(stack: dict[str, Any]) -> None:
     assert (close.code, close.reason) == (1008, "PROTOCOL_ERROR")
 
 
-def test_graceful_shutdown_closes_sessions_with_1001(stack: dict[str, Any]) -> None:
-    """On SIGTERM the server stops accepting, waits its grace, then closes running sessions with 1001."""
+def test_graceful_shutdown_closes_sessions_with_a_known_reason(stack: dict[str, Any]) -> None:
+    """On SIGTERM the server stops accepting, waits its grace, then closes running sessions with
+    SERVER_ERROR (1011), a reason the vendor clients know."""
 
     async def run() -> list[Any]:
         proto, factory = await connect(stack["wss"], stack["ssl"])
@@ -548,5 +573,5 @@ def test_graceful_shutdown_closes_sessions_with_1001(stack: dict[str, Any]) -> N
     received = asyncio.run(run())
     assert isinstance(received[0], wire.Accept)
     close = next(m for m in received if isinstance(m, wire.Close))
-    assert (close.code, close.reason) == (1001, "SERVER_SHUTTING_DOWN") and received[-1][1] == 1001
+    assert (close.code, close.reason) == (1011, "SERVER_ERROR") and received[-1][1] == 1011
     assert stack["servers"][1].wait(timeout=15) in (0, -15)  # twistd re-raises SIGTERM after a clean stop
