@@ -8,6 +8,8 @@ Example (``examples/docval.toml``)::
     include_files = false                       # add filesBinary to results
     shutdown_grace = 10.0                       # seconds sessions get to finish on shutdown
     admin_endpoint = ""                         # e.g. "tcp:9100:interface=127.0.0.1": /health, /metrics
+    tls_ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20"  # TLS 1.2 suites of ssl: endpoints (1.3 is always AEAD)
+    tls_min_version = "1.2"                     # or "1.3"
 
     [limits]
     start_timeout = 10.0
@@ -45,6 +47,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from .endpoints import DEFAULT_TLS_CIPHERS, TLS_VERSIONS
 from .guard import GuardLimits
 from .posting import Target
 from .session import Limits
@@ -73,6 +76,8 @@ class Config:
     diagnostics: frozenset[str] = frozenset()  # client ids whose MONITORING may be logged
     guard: GuardLimits = GuardLimits()
     admin_endpoint: str = ""  # optional second listener for /health and /metrics only
+    tls_ciphers: str = DEFAULT_TLS_CIPHERS  # TLS 1.2 suites for ssl: endpoints
+    tls_min_version: str = "1.2"
 
 
 def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -217,4 +222,12 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         diagnostics=frozenset(diagnostics),
         guard=guard,
         admin_endpoint=_take(server, "server", "admin_endpoint", str, ""),
+        tls_ciphers=_take(server, "server", "tls_ciphers", str, DEFAULT_TLS_CIPHERS),
+        tls_min_version=_tls_version(_take(server, "server", "tls_min_version", str, "1.2")),
     )
+
+
+def _tls_version(value: str) -> str:
+    if value not in TLS_VERSIONS:
+        raise ConfigError(f"server.tls_min_version must be one of {', '.join(TLS_VERSIONS)}")
+    return value

@@ -16,15 +16,16 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from twisted.application import service, strports
+from twisted.application import internet, service
 from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.python import usage
 
 from emrtd.errors import TrustStoreError
 from emrtd.truststore import TrustStore
 
 from . import config as config_module
-from . import signing
+from . import endpoints, signing
 from .guard import fit_to_descriptor_limit
 from .posting import ResultPoster
 from .protocol import Server, make_admin_site, make_site
@@ -55,8 +56,19 @@ class Loaded:
 
 
 def load(options: dict[str, Any]) -> Loaded:
-    """Config, trust store and signing key, or ConfigError/TrustStoreError naming the problem."""
+    """Config, trust store and signing key, or ConfigError/TrustStoreError naming the problem.
+    The endpoints are built once here too (not listening), so that a bad endpoint string, TLS
+    key or cipher list is a usage error before anything starts."""
     config = config_module.load(options["config"])
+    from twisted.internet import reactor
+
+    for description in filter(None, (options.get("endpoint") or config.endpoint, config.admin_endpoint)):
+        try:
+            endpoints.server_endpoint(
+                reactor, description, ciphers=config.tls_ciphers, min_version=config.tls_min_version
+            )
+        except endpoints.EndpointError as exc:
+            raise config_module.ConfigError(str(exc)) from None
     trust = TrustStore.load(*config.trust_paths)
     key = signing.load_key(config.signing.key_path) if config.signing is not None else None
     return Loaded(config, trust, key)
@@ -65,13 +77,23 @@ def load(options: dict[str, Any]) -> Loaded:
 class DocValService(service.MultiService):
     """The listening endpoint plus graceful shutdown of the sessions in flight."""
 
-    def __init__(self, server: Server, endpoint: str) -> None:
+    def __init__(self, server: Server, endpoint: str, reactor: Any) -> None:
         super().__init__()
         self.server = server
-        self.listener = strports.service(endpoint, make_site(server))
+        config = server.config
+
+        def listen(description: str) -> IStreamServerEndpoint:
+            return endpoints.server_endpoint(
+                reactor, description, ciphers=config.tls_ciphers, min_version=config.tls_min_version
+            )
+
+        self.listener = internet.StreamServerEndpointService(listen(endpoint), make_site(server))
         self.listener.setServiceParent(self)
-        if server.config.admin_endpoint:
-            strports.service(server.config.admin_endpoint, make_admin_site(server)).setServiceParent(self)
+        if config.admin_endpoint:
+            admin = internet.StreamServerEndpointService(
+                listen(config.admin_endpoint), make_admin_site(server)
+            )
+            admin.setServiceParent(self)
 
     def stopService(self) -> Deferred[None]:  # noqa: N802
         async def stop() -> None:
@@ -94,7 +116,10 @@ def build(options: dict[str, Any], reactor: Any) -> DocValService:
         signer = signing.make_signer(loaded.key, config.signing.key_id, reactor.seconds)
     poster = ResultPoster(treq, reactor, signer=signer)
     server = Server(config, loaded.trust, poster, reactor)
-    return DocValService(server, options.get("endpoint") or config.endpoint)
+    try:
+        return DocValService(server, options.get("endpoint") or config.endpoint, reactor)
+    except endpoints.EndpointError as exc:
+        raise usage.UsageError(str(exc)) from None
 
 
 def makeService(options: dict[str, Any]) -> service.IService:  # noqa: N802

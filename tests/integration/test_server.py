@@ -171,6 +171,7 @@ result_url = "http://127.0.0.1:{dead_port}/results"
             "results": f"http://127.0.0.1:{result_port}/results",
             "metrics": f"http://127.0.0.1:{ws_port}/metrics",
             "servers": servers,
+            "folder": folder,
         }
     finally:
         for proc in [*servers, results]:
@@ -575,3 +576,63 @@ def test_graceful_shutdown_closes_sessions_with_a_known_reason(stack: dict[str, 
     close = next(m for m in received if isinstance(m, wire.Close))
     assert (close.code, close.reason) == (1011, "SERVER_ERROR") and received[-1][1] == 1011
     assert stack["servers"][1].wait(timeout=15) in (0, -15)  # twistd re-raises SIGTERM after a clean stop
+
+
+def _tls_handshake(port: int, cafile: str, *, version: ssl.TLSVersion, ciphers: str | None = None) -> str:
+    """Connect with one TLS version (and TLS 1.2 cipher list); the suite agreed, or raise."""
+    context = ssl.create_default_context(cafile=cafile)
+    context.minimum_version = context.maximum_version = version
+    if ciphers:
+        context.set_ciphers(ciphers)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        with context.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
+            cipher = tls.cipher()
+            assert cipher is not None
+            return f"{tls.version()} {cipher[0]}"
+
+
+def test_tls_is_aead_and_forward_secret_by_default(stack: dict[str, Any], tmp_path: Path) -> None:
+    """The wss endpoint (a self-signed certificate made here): TLS 1.3 when offered; on TLS 1.2
+    only ECDHE with AES-GCM/ChaCha20 (CBC/SHA-1 suites refused); tls_min_version = "1.3" refuses
+    TLS 1.2 altogether, and a cipher string selecting nothing is one usage-error line."""
+    port = int(stack["wss"].split(":")[2].split("/")[0])
+    cafile = str(stack["folder"] / "cert.pem")
+    assert _tls_handshake(port, cafile, version=ssl.TLSVersion.TLSv1_3).startswith("TLSv1.3 ")
+    agreed = _tls_handshake(port, cafile, version=ssl.TLSVersion.TLSv1_2)
+    assert agreed.startswith("TLSv1.2 ECDHE-") and ("GCM" in agreed or "CHACHA20" in agreed), agreed
+    with pytest.raises(ssl.SSLError):
+        _tls_handshake(port, cafile, version=ssl.TLSVersion.TLSv1_2, ciphers="ECDHE-ECDSA-AES128-SHA")
+    strict_port = free_port()
+    key, cert = stack["folder"] / "key.pem", stack["folder"] / "cert.pem"
+    (tmp_path / "tls.toml").write_text(
+        (stack["folder"] / "docval.toml")
+        .read_text()
+        .replace("[server]", '[server]\ntls_min_version = "1.3"')
+        .replace('paths = ["trust"]', f'paths = ["{stack["folder"] / "trust"}"]')
+    )
+    endpoint = f"ssl:{strict_port}:interface=127.0.0.1:privateKey={key}:certKey={cert}"
+    proc = subprocess.Popen(
+        [str(TWISTD), "-n", "--pidfile=", "docval", "--config", "tls.toml", "--endpoint", endpoint],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_http(f"https://127.0.0.1:{strict_port}/health", context=stack["ssl"])
+        with pytest.raises(ssl.SSLError):
+            _tls_handshake(strict_port, cafile, version=ssl.TLSVersion.TLSv1_2)
+        assert _tls_handshake(strict_port, cafile, version=ssl.TLSVersion.TLSv1_3).startswith("TLSv1.3 ")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    (tmp_path / "bad.toml").write_text(
+        (tmp_path / "tls.toml").read_text().replace("[server]", '[server]\ntls_ciphers = "NOSUCHCIPHER"')
+    )
+    bad = subprocess.run(
+        [str(TWISTD), "-n", "--pidfile=", "docval", "--config", "bad.toml", "--endpoint", endpoint],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode != 0 and "tls_ciphers 'NOSUCHCIPHER'" in bad.stderr + bad.stdout

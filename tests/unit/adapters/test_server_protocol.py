@@ -123,7 +123,7 @@ def test_malformed_json_closes_with_its_reason(trust: TrustStore, clock: Clock) 
 
 
 def test_drain_closes_sessions_after_the_grace(trust: TrustStore, clock: Clock) -> None:
-    """Shutdown: new sessions are refused, running ones get the grace period, then 1001."""
+    """Shutdown: new sessions are refused, running ones get the grace period, then SERVER_ERROR (1011)."""
     server, _results = make_server(trust, clock)
     client_factory = recording_factory(URL)
     pump = connect(make_site(server), client_factory)[2]
@@ -137,5 +137,5 @@ def test_drain_closes_sessions_after_the_grace(trust: TrustStore, clock: Clock) 
     assert client_factory.closed is None and not drained.called
     clock.advance(0.2)
     settle(pump, clock)
-    assert client_factory.closed is not None and client_factory.closed[0] == 1001
+    assert client_factory.closed is not None and client_factory.closed == (1011, "SERVER_ERROR")
     assert drained.called
