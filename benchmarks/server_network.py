@@ -59,6 +59,9 @@ endpoint = "tcp:{ws_port}:interface=127.0.0.1:backlog=4096"
 [limits]
 start_timeout = 600.0
 max_session_time = 600.0
+max_connections = 60000            # the idle-memory runs hold 10,000 from one address
+max_connections_per_address = 60000
+header_timeout = 600.0
 [trust]
 paths = ["trust"]
 [clients.bench]
@@ -70,7 +73,7 @@ result_url = "http://127.0.0.1:{result_port}/results"
             str(TWISTD),
             "-n",
             "--pidfile=",
-            "--logfile=/dev/null",
+            f"--logfile={os.environ.get('DOCVAL_BENCH_LOG', '/dev/null')}",
             "docval",
             "--config",
             str(folder / "bench.toml"),

@@ -17,8 +17,8 @@ Example (``examples/docval.toml``)::
     max_session_time = 120.0
     max_message_size = 2097152                  # bytes, after permessage-deflate inflation
     max_files = 20
-    max_connections = 512                       # open connections in all (kept below ulimit -n - 64)
-    max_connections_per_address = 16            # from one client address
+    max_connections = 896                       # open connections in all (kept below ulimit -n - 64)
+    max_connections_per_address = 64            # from one client address (carrier NAT: be generous)
     header_timeout = 10.0                       # seconds for complete request headers, in all
     failures_per_address = 10                   # failed client ids / Authorization before HTTP 429
     failure_refill_seconds = 6.0                # one failure forgiven per this many seconds

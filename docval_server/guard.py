@@ -37,8 +37,8 @@ FD_HEADROOM = 64
 
 @dataclass(frozen=True)
 class GuardLimits:
-    max_connections: int = 512
-    max_connections_per_address: int = 16
+    max_connections: int = 896  # fits under the common ulimit -n of 1024 with FD_HEADROOM
+    max_connections_per_address: int = 64  # mobile carriers put many phones behind one address
     header_timeout: float = 10.0
     failures_per_address: int = 10  # failed client ids (and, apart, Authorization) in a burst
     failure_refill_seconds: float = 6.0  # one failure forgiven per this many seconds
