@@ -111,6 +111,7 @@ async def with_hostile(url: str, hostile: int, count: int) -> list[float]:
     start = wire.serialize_text(wire.Start("hostile", "genuine")).encode()
     held = []
     for index in range(hostile):
+        proto: Any
         proto, _factory = await connect(url, None, source=f"127.0.1.{index % 16 + 1}")
         proto.sendMessage(start, isBinary=False)
         held.append(proto)
@@ -133,6 +134,7 @@ async def log_bytes_per_message(url: str, log: Path, client: str, messages: int 
         }
     )
     flood = json.dumps({"type": "MONITORING", "message": "x\n2026-12-04 [-] FORGED\x1b[2J" * 50}).encode()
+    proto: Any
     proto, factory = await connect(url, None, source="127.0.0.201")
     proto.sendMessage(start.encode(), isBinary=False)
     await asyncio.wait_for(factory.inbox.get(), 10)
@@ -170,9 +172,8 @@ def main() -> None:
                     f"genuine session latency {label:24}: p50 {statistics.median(values) * 1000:6.1f} ms, "
                     f"p99 {p99(values) * 1000:6.1f} ms"
                 )
-            print(
-                f"ratio with/without hostile load: p50 ×{statistics.median(loaded) / statistics.median(alone):.2f}"
-            )
+            ratio = statistics.median(loaded) / statistics.median(alone)
+            print(f"ratio with/without hostile load: p50 ×{ratio:.2f}")
             for client, label in (
                 ("chatty", "diagnostics not allowed"),
                 ("debugging", "diagnostics allowed"),
