@@ -16,6 +16,7 @@ from twisted.web.server import Request
 
 from docval_server._types import HTTPClient
 from docval_server.config import Config
+from docval_server.guard import GuardLimits
 from docval_server.posting import ResultPoster, Target
 from docval_server.protocol import Server, make_site
 from docval_server.session import Limits
@@ -109,6 +110,26 @@ def test_authorization_is_checked_at_the_handshake(trust: TrustStore, clock: Clo
     allowed = recording_factory(URL, headers={"Authorization": "Bearer s3cret"})
     settle(connect(make_site(server), allowed)[2], clock)
     assert allowed.opened and len(server.connections) == 1
+
+
+def test_wrong_authorization_spends_the_address_budget(trust: TrustStore, clock: Clock) -> None:
+    """Wrong Authorization headers from one address: 401 until its budget is spent, then the
+    right header too is refused (429) until a token comes back; the counters show both."""
+    server, _results = make_server(
+        trust, clock, authorization="Bearer s3cret", guard=GuardLimits(failures_per_address=3)
+    )
+    for _ in range(3):
+        wrong = recording_factory(URL, headers={"Authorization": "Bearer guess"})
+        settle(connect(make_site(server), wrong)[2], clock)
+        assert not wrong.opened
+    right = recording_factory(URL, headers={"Authorization": "Bearer s3cret"})
+    settle(connect(make_site(server), right)[2], clock)
+    assert not right.opened
+    clock.advance(6.1)
+    later = recording_factory(URL, headers={"Authorization": "Bearer s3cret"})
+    settle(connect(make_site(server), later)[2], clock)
+    assert later.opened
+    assert server.metrics.abuse == {"failed_authorization": 3, "rate_limited": 1}
 
 
 def test_malformed_json_closes_with_its_reason(trust: TrustStore, clock: Clock) -> None:
