@@ -10,7 +10,7 @@ def main(argv: list[str] | None = None) -> int:
     from twisted.scripts.twistd import run
 
     sys.argv = ["twistd", "--nodaemon", "--pidfile=", "docval", *(sys.argv[1:] if argv is None else argv)]
-    run()
+    run()  # type: ignore[no-untyped-call]
     return 0
 
 

@@ -74,9 +74,8 @@ def test_installed_server_validates_a_passport(fresh: dict[str, Any]) -> None:
         capture_output=True,
     )
     result_port, port = free_port(), free_port()
-    results = (
-        start_result_server(folder / "unused", result_port) if (folder / "unused").mkdir() is None else None
-    )
+    (folder / "relying-party").mkdir()  # the relying party's result server (not part of the wheel)
+    results = start_result_server(folder / "relying-party", result_port)
     (folder / "docval.toml").write_text(f"""
 [server]
 endpoint = "tcp:{port}:interface=127.0.0.1"
