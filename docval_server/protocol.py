@@ -147,6 +147,7 @@ class ValidationProtocol(WebSocketServerProtocol):
         )
 
     def onOpen(self) -> None:  # noqa: N802
+        self.session_id = os.urandom(6).hex()
         self.session = self.server.new_session()
         self.timers: dict[str, Any] = {}
         self.opened = time.monotonic()
@@ -173,7 +174,19 @@ class ValidationProtocol(WebSocketServerProtocol):
         for call in getattr(self, "timers", {}).values():
             if call.active():
                 call.cancel()
-        self.server.metrics.ended(self.outcome, time.monotonic() - self.opened)
+        seconds = time.monotonic() - self.opened
+        self.server.metrics.ended(self.outcome, seconds)
+        summary = session.summary()
+        log.info(
+            "session {session_id} {outcome}: client {client_id}, platform {platform},"
+            " PA {passive_authentication}, CA {chip_authentication}, AA {active_authentication},"
+            " {relayed_apdus} relayed APDUs, {duration_ms} ms, worker {pid}",
+            session_id=self.session_id,
+            outcome=self.outcome,
+            duration_ms=round(seconds * 1000),
+            pid=os.getpid(),
+            **{key: value for key, value in summary.items() if key != "outcome"},
+        )
         self.server.forget(self)
 
     def shut_down(self) -> None:

@@ -147,6 +147,7 @@ class ServerSession:
         self._result: dict[str, Any] | None = None
         self._diagnostics_allowed = diagnostics_allowed
         self._monitoring_logged = 0
+        self.relayed_apdus = 0  # commands relayed to the chip for Chip Authentication
 
     # -- events -----------------------------------------------------------------------------
 
@@ -221,6 +222,27 @@ class ServerSession:
     @property
     def result(self) -> dict[str, Any] | None:
         return self._result
+
+    def summary(self) -> dict[str, Any]:
+        """What an operator's per-session log line may say: never personal data or keys. The
+        client id only when it is a configured one; the platform only from the spec's set."""
+        start = self._start
+        known = start is not None and self.close_reason is not CloseReason.INVALID_CLIENT_ID
+        platform = start.platform if start is not None else None
+        passport = self._result or {}
+        return {
+            "client_id": start.client_id if known and start is not None else None,
+            "platform": platform
+            if platform in ("android", "ios", "desktop")
+            else ("other" if platform else None),
+            "outcome": (self.close_reason or CloseReason.NORMAL).value
+            if self.state is State.CLOSED
+            else "OPEN",
+            "passive_authentication": passport.get("passiveAuthentication"),
+            "chip_authentication": passport.get("chipAuthenticationResult"),
+            "active_authentication": passport.get("activeAuthenticationResult"),
+            "relayed_apdus": self.relayed_apdus,
+        }
 
     # -- handlers -------------------------------------------------------------------------
 
@@ -304,6 +326,7 @@ class ServerSession:
         except EmrtdError as exc:
             self._chip = verdict.failed(str(exc))
             return self._handback(dg1=None)
+        self.relayed_apdus += 1
         return [SetTimer("apdu", self.limits.apdu_timeout), Send(wire.ApduMessage(command.to_bytes()))]
 
     def _handback(self, dg1: bytes | None) -> list[Effect]:

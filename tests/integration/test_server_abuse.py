@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -210,20 +211,20 @@ def test_diagnostics_flood_from_a_client_not_allowed_leaves_the_log_unchanged(
     hostile: dict[str, Any],
 ) -> None:
     """A client that asks for diagnostics without the config allowing them: 2,000 MONITORING
-    messages with forged log lines write nothing to the log."""
+    messages with forged log lines write nothing; the log gets only the session's own line."""
     start = json.dumps(
         {
             "type": "START",
             "validationId": "flood",
             "clientId": "chatty",
-            "platform": "desktop",
+            "platform": "desktop\n[-] FORGED",
             "nfcAdapterSupportsExtendedLength": False,
             "enableDiagnostics": True,
         }
     )
     flood = json.dumps({"type": "MONITORING", "message": "x\n2026-12-04 [-] FORGED LINE\x1b[2J" * 20})
 
-    async def run() -> int:
+    async def run() -> str:
         proto, factory = await connect(hostile["url"], None, source="127.0.0.6")
         proto.sendMessage(start.encode(), isBinary=False)
         assert isinstance(await asyncio.wait_for(factory.inbox.get(), 10), wire.Accept)
@@ -235,11 +236,29 @@ def test_diagnostics_flood_from_a_client_not_allowed_leaves_the_log_unchanged(
         while not isinstance(await asyncio.wait_for(factory.inbox.get(), 10), tuple):
             pass
         await asyncio.sleep(0.5)
-        grown: int = hostile["log"].stat().st_size - before
-        return grown
+        with hostile["log"].open("rb") as log:
+            log.seek(before)
+            return log.read().decode()
 
-    assert asyncio.run(run()) == 0
+    written = asyncio.run(run())
+    lines = written.splitlines()
+    assert (
+        len(lines) == 1
+        and " session " in lines[0]
+        and "PROTOCOL_ERROR: client chatty, platform other" in lines[0]
+    )
     assert "FORGED" not in hostile["log"].read_text()
+
+
+def test_each_session_logs_one_line_without_personal_data(hostile: dict[str, Any]) -> None:
+    """A genuine session ends with one structured line: outcome, client, platform, verdicts,
+    relayed APDUs, duration, worker PID; never the holder's data."""
+    asyncio.run(converse(hostile["url"], None, "utopia", "genuine", "abuse-line", source="127.0.0.8"))
+    time.sleep(0.5)
+    text = hostile["log"].read_text()
+    line = next(line for line in reversed(text.splitlines()) if "NORMAL: client genuine" in line)
+    assert "platform desktop, PA True, CA SUCCESS, AA SUCCESS" in line and "relayed APDUs" in line
+    assert "ERIKSSON" not in text and "UT1234567" not in text
 
 
 def test_finish_before_any_file_posts_nothing(hostile: dict[str, Any]) -> None:
@@ -264,3 +283,44 @@ def test_endless_result_body_ends_each_attempt_at_3_s(hostile: dict[str, Any]) -
     attempts = hostile["trickle"].attempts
     assert len(attempts) == 4
     assert all(2.5 <= end - start <= 4.5 for start, end in attempts), attempts
+
+
+def test_json_logs_carry_the_session_fields(hostile: dict[str, Any], tmp_path: Path) -> None:
+    """With twistd --logger docval_server.logs.json_observer every line is JSON, and the
+    session line carries its fields (outcome, client_id, platform, verdicts, duration, pid)."""
+    port = free_port()
+    config = (hostile["folder"] / "docval.toml").read_text()
+    config = config.replace(f"tcp:{hostile['port']}:", f"tcp:{port}:").replace('admin_endpoint = "', '# "')
+    config = config.replace('paths = ["trust"]', f'paths = ["{hostile["folder"] / "trust"}"]')
+    (tmp_path / "docval.toml").write_text(config)
+    out = tmp_path / "out.jsonl"
+    with out.open("w") as stream:
+        proc = subprocess.Popen(
+            [
+                str(TWISTD),
+                "--logger",
+                "docval_server.logs.json_observer",
+                "-n",
+                "--pidfile=",
+                "docval",
+                "--config",
+                "docval.toml",
+            ],
+            cwd=tmp_path,
+            stdout=stream,
+            stderr=subprocess.DEVNULL,
+        )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health")
+        start = wire.serialize_text(wire.Start("json-line", "genuine"))
+        asyncio.run(
+            raw(f"ws://127.0.0.1:{port}/ws2/validate", [start, '{"type": "FINISH", "sendResult": true}'])
+        )
+        time.sleep(0.5)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    events = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    session = next(e for e in events if e.get("session_id"))
+    assert session["outcome"] == "PROTOCOL_ERROR" and session["client_id"] == "genuine"
+    assert session["platform"] == "desktop" and session["pid"] == proc.pid and "duration_ms" in session
