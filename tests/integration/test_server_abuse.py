@@ -238,7 +238,8 @@ def test_diagnostics_flood_from_a_client_not_allowed_leaves_the_log_unchanged(
         await asyncio.sleep(0.5)
         with hostile["log"].open("rb") as log:
             log.seek(before)
-            return log.read().decode()
+            text: str = log.read().decode()
+            return text
 
     written = asyncio.run(run())
     lines = written.splitlines()
