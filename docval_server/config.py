@@ -25,6 +25,7 @@ Example (``examples/docval.toml``)::
 
     [trust]
     paths = ["trust/"]                          # CSCA certificates, master lists, CRLs
+    reload_interval = 0                         # seconds between file checks; 0: reload on SIGHUP only
 
     [signing]                                   # optional RFC 9421 signature on the result POST
     key = "signing-key.pem"                     # Ed25519 or ECDSA P-256 private key (PEM)
@@ -76,6 +77,7 @@ class Config:
     diagnostics: frozenset[str] = frozenset()  # client ids whose MONITORING may be logged
     guard: GuardLimits = GuardLimits()
     admin_endpoint: str = ""  # optional second listener for /health and /metrics only
+    trust_reload_interval: float = 0.0  # seconds between checks of the trust files (0: SIGHUP only)
     tls_ciphers: str = DEFAULT_TLS_CIPHERS  # TLS 1.2 suites for ssl: endpoints
     tls_min_version: str = "1.2"
 
@@ -217,6 +219,7 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         max_message_size=max_message,
         limits=limits,
         trust_paths=tuple(base / p for p in paths),
+        trust_reload_interval=float(_take(trust, "trust", "reload_interval", number, 0.0)),
         clients=clients,
         signing=signing,
         diagnostics=frozenset(diagnostics),

@@ -22,6 +22,7 @@ from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflat
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import connectionDone
+from twisted.internet.threads import deferToThread
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
@@ -81,6 +82,7 @@ class Server:
         )
         self.budget = ConnectionBudget(guard, clock)
         self.connections: set[ValidationProtocol] = set()
+        self.trust_generation = 1  # +1 at each successful reload
         self.stopping = False
         self._drained: list[Deferred[None]] = []
 
@@ -93,6 +95,31 @@ class Server:
             limits=self.config.limits,
             diagnostics_allowed=self.config.diagnostics.__contains__,
         )
+
+    def reload_trust(self) -> Deferred[bool]:
+        """Load the trust paths again (in a thread) and swap the store atomically: sessions
+        already running keep the store they started with; a bad new file keeps the old store
+        and logs one error line. Fires True when the new store is in use."""
+        loading: Deferred[TrustStore] = deferToThread(TrustStore.load, *self.config.trust_paths)
+
+        def loaded(trust: TrustStore) -> bool:
+            self.trust = trust
+            self.trust_generation += 1
+            log.info(
+                "trust store reloaded: {cscas} CSCAs (generation {generation})",
+                cscas=len(trust),
+                generation=self.trust_generation,
+            )
+            return True
+
+        def failed(failure: Failure) -> bool:
+            log.error(
+                "trust store NOT reloaded, the previous one stays in use: {error}",
+                error=failure.getErrorMessage(),
+            )
+            return False
+
+        return loading.addCallbacks(loaded, failed)
 
     def forget(self, connection: ValidationProtocol) -> None:
         self.connections.discard(connection)
@@ -287,7 +314,10 @@ class Health(_Page):
         if self.docval.stopping:
             request.setResponseCode(503)
             return b'{"status":"stopping"}'
-        return b'{"status":"ok","trustedCscas":%d}' % len(self.docval.trust)
+        return b'{"status":"ok","trustedCscas":%d,"trustGeneration":%d}' % (
+            len(self.docval.trust),
+            self.docval.trust_generation,
+        )
 
 
 class MetricsPage(_Page):

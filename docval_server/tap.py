@@ -13,12 +13,15 @@ naming the problem (``twistd … docval: cannot read docval.toml: …``), and no
 from __future__ import annotations
 
 import dataclasses
+import signal
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from twisted.application import internet, service
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.internet.task import LoopingCall
 from twisted.python import usage
 
 from emrtd.errors import TrustStoreError
@@ -79,7 +82,7 @@ class DocValService(service.MultiService):
 
     def __init__(self, server: Server, endpoint: str, reactor: Any) -> None:
         super().__init__()
-        self.server = server
+        self.server, self.reactor = server, reactor
         config = server.config
 
         def listen(description: str) -> IStreamServerEndpoint:
@@ -95,13 +98,49 @@ class DocValService(service.MultiService):
             )
             admin.setServiceParent(self)
 
+    def startService(self) -> None:  # noqa: N802
+        """Besides listening: SIGHUP reloads the trust store, and with ``trust.reload_interval``
+        a periodic check of the trust files' modification times does too."""
+        super().startService()
+        reactor = self.reactor
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: reactor.callFromThread(self.server.reload_trust))
+        interval = self.server.config.trust_reload_interval
+        if interval > 0:
+            self.fingerprint = trust_fingerprint(self.server.config.trust_paths)
+            self.checker = LoopingCall(self._check_trust_files)
+            self.checker.clock = reactor
+            self.checker.start(interval, now=False)
+
+    def _check_trust_files(self) -> None:
+        now = trust_fingerprint(self.server.config.trust_paths)
+        if now != self.fingerprint:
+            self.fingerprint = now
+            self.server.reload_trust()
+
     def stopService(self) -> Deferred[None]:  # noqa: N802
         async def stop() -> None:
             await self.listener.stopService()  # no new connections
+            if getattr(self, "checker", None) is not None and self.checker.running:
+                self.checker.stop()
             await self.server.drain(self.server.config.shutdown_grace)
             await super(DocValService, self).stopService()
 
         return ensureDeferred(stop())
+
+
+def trust_fingerprint(paths: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
+    """(path, mtime_ns, size) of every file under the trust paths: a change means reload."""
+    files: list[Path] = []
+    for path in paths:
+        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    stamps = []
+    for file in files:
+        try:
+            stat = file.stat()
+        except OSError:
+            continue
+        stamps.append((str(file), stat.st_mtime_ns, stat.st_size))
+    return tuple(stamps)
 
 
 def build(options: dict[str, Any], reactor: Any) -> DocValService:

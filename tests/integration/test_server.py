@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +246,7 @@ async def converse(
     sign_challenge: bytes | None = None,
     after_handback: tuple[Any, ...] = (),
     source: str | None = None,
+    before_finish: Callable[[], Awaitable[None]] | None = None,
 ) -> list[Any]:
     """Read a virtual passport as the vendor clients do, relaying CA through the server.
 
@@ -313,6 +314,8 @@ async def converse(
         ),
         transmit,
     )
+    if before_finish is not None:
+        await before_finish()
     for name, data in files.items():
         if name != "dg14":
             send(wire.FileMessage(name, data))
