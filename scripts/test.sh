@@ -2,7 +2,7 @@
 # Installs everything the tests need (system packages, pcscd, a virtual environment) and
 # runs the whole test suite, PC/SC integration tests included. Extra arguments go to pytest.
 source "$(dirname "$0")/lib.sh"
-APT_PACKAGES+=(chromium)  # the SDK example page's end-to-end test runs in headless Chromium
+APT_PACKAGES+=(chromium haproxy)  # headless Chromium for the SDK page test; HAProxy for the load-balancer test
 setup_all
 cd "$ROOT"
 export DOCVAL_REQUIRE_PCSC="${DOCVAL_REQUIRE_PCSC:-1}"
