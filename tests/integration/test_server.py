@@ -561,26 +561,6 @@ def test_attack_dg1_from_another_passport(stack: dict[str, Any]) -> None:
     assert (close.code, close.reason) == (1008, "PROTOCOL_ERROR")
 
 
-def test_graceful_shutdown_closes_sessions_with_a_known_reason(stack: dict[str, Any]) -> None:
-    """On SIGTERM the server stops accepting, waits its grace, then closes running sessions with
-    SERVER_ERROR (1011), a reason the vendor clients know."""
-
-    async def run() -> list[Any]:
-        proto, factory = await connect(stack["wss"], stack["ssl"])
-        proto.sendMessage(wire.serialize_text(wire.Start("it-stop", "integration")).encode(), isBinary=False)
-        received = [await asyncio.wait_for(factory.inbox.get(), 10)]
-        stack["servers"][1].terminate()  # the wss server; this test runs last
-        while not isinstance(received[-1], tuple):
-            received.append(await asyncio.wait_for(factory.inbox.get(), 15))
-        return received
-
-    received = asyncio.run(run())
-    assert isinstance(received[0], wire.Accept)
-    close = next(m for m in received if isinstance(m, wire.Close))
-    assert (close.code, close.reason) == (1011, "SERVER_ERROR") and received[-1][1] == 1011
-    assert stack["servers"][1].wait(timeout=15) in (0, -15)  # twistd re-raises SIGTERM after a clean stop
-
-
 def _tls_handshake(port: int, cafile: str, *, version: ssl.TLSVersion, ciphers: str | None = None) -> str:
     """Connect with one TLS version (and TLS 1.2 cipher list); the suite agreed, or raise."""
     context = ssl.create_default_context(cafile=cafile)
@@ -639,3 +619,23 @@ def test_tls_is_aead_and_forward_secret_by_default(stack: dict[str, Any], tmp_pa
         timeout=60,
     )
     assert bad.returncode != 0 and "tls_ciphers 'NOSUCHCIPHER'" in bad.stderr + bad.stdout
+
+
+def test_graceful_shutdown_closes_sessions_with_a_known_reason(stack: dict[str, Any]) -> None:
+    """On SIGTERM the server stops accepting, waits its grace, then closes running sessions with
+    SERVER_ERROR (1011), a reason the vendor clients know."""
+
+    async def run() -> list[Any]:
+        proto, factory = await connect(stack["wss"], stack["ssl"])
+        proto.sendMessage(wire.serialize_text(wire.Start("it-stop", "integration")).encode(), isBinary=False)
+        received = [await asyncio.wait_for(factory.inbox.get(), 10)]
+        stack["servers"][1].terminate()  # the wss server; this test runs last
+        while not isinstance(received[-1], tuple):
+            received.append(await asyncio.wait_for(factory.inbox.get(), 15))
+        return received
+
+    received = asyncio.run(run())
+    assert isinstance(received[0], wire.Accept)
+    close = next(m for m in received if isinstance(m, wire.Close))
+    assert (close.code, close.reason) == (1011, "SERVER_ERROR") and received[-1][1] == 1011
+    assert stack["servers"][1].wait(timeout=15) in (0, -15)  # twistd re-raises SIGTERM after a clean stop
