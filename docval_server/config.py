@@ -125,64 +125,29 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         raise ConfigError(f"unknown section [{sorted(unknown)[0]}]")
     server, limits_t, trust = _table(data, "server"), _table(data, "limits"), _table(data, "trust")
     number = (int, float)
+
+    def limit(key: str, kind: type | tuple[type, ...], default: float) -> float:
+        """A positive ``[limits]`` setting."""
+        return _positive("limits", key, _take(limits_t, "limits", key, kind, default))
+
     limits = Limits(
-        start_timeout=_positive(
-            "limits", "start_timeout", _take(limits_t, "limits", "start_timeout", number, 10.0)
-        ),
-        apdu_timeout=_positive(
-            "limits", "apdu_timeout", _take(limits_t, "limits", "apdu_timeout", number, 15.0)
-        ),
-        max_session_time=_positive(
-            "limits", "max_session_time", _take(limits_t, "limits", "max_session_time", number, 120.0)
-        ),
-        max_files=int(_positive("limits", "max_files", _take(limits_t, "limits", "max_files", int, 20))),
+        start_timeout=limit("start_timeout", number, 10.0),
+        apdu_timeout=limit("apdu_timeout", number, 15.0),
+        max_session_time=limit("max_session_time", number, 120.0),
+        max_files=int(limit("max_files", int, 20)),
         include_files=_take(server, "server", "include_files", bool, False),
     )
     default = GuardLimits()
     guard = GuardLimits(
-        max_connections=int(
-            _positive(
-                "limits",
-                "max_connections",
-                _take(limits_t, "limits", "max_connections", int, default.max_connections),
-            )
-        ),
+        max_connections=int(limit("max_connections", int, default.max_connections)),
         max_connections_per_address=int(
-            _positive(
-                "limits",
-                "max_connections_per_address",
-                _take(
-                    limits_t,
-                    "limits",
-                    "max_connections_per_address",
-                    int,
-                    default.max_connections_per_address,
-                ),
-            )
+            limit("max_connections_per_address", int, default.max_connections_per_address)
         ),
-        header_timeout=_positive(
-            "limits",
-            "header_timeout",
-            _take(limits_t, "limits", "header_timeout", number, default.header_timeout),
-        ),
-        failures_per_address=int(
-            _positive(
-                "limits",
-                "failures_per_address",
-                _take(limits_t, "limits", "failures_per_address", int, default.failures_per_address),
-            )
-        ),
-        failure_refill_seconds=_positive(
-            "limits",
-            "failure_refill_seconds",
-            _take(limits_t, "limits", "failure_refill_seconds", number, default.failure_refill_seconds),
-        ),
+        header_timeout=limit("header_timeout", number, default.header_timeout),
+        failures_per_address=int(limit("failures_per_address", int, default.failures_per_address)),
+        failure_refill_seconds=limit("failure_refill_seconds", number, default.failure_refill_seconds),
     )
-    max_message = int(
-        _positive(
-            "limits", "max_message_size", _take(limits_t, "limits", "max_message_size", int, 2 * 1024 * 1024)
-        )
-    )
+    max_message = int(limit("max_message_size", int, 2 * 1024 * 1024))
     paths = _take(trust, "trust", "paths", list, [])
     if not paths or not all(isinstance(p, str) for p in paths):
         raise ConfigError("trust.paths must list at least one file or folder of CSCA certificates")

@@ -317,9 +317,21 @@ def test_offline_empty_files_are_findings(server: dict[str, Any], faults: tuple[
     sim = insert("utopia", faults)
     try:
         done = subprocess.run(
-            [str(CLIENT), "read", "--offline", "--trust-store", str(server["folder"] / "trust"),
-             "--reader", "Virtual PCD", "--wait", "10", *UTOPIA],
-            capture_output=True, text=True, timeout=60,
+            [
+                str(CLIENT),
+                "read",
+                "--offline",
+                "--trust-store",
+                str(server["folder"] / "trust"),
+                "--reader",
+                "Virtual PCD",
+                "--wait",
+                "10",
+                *UTOPIA,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     finally:
         sim.terminate()

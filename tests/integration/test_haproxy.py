@@ -21,7 +21,7 @@ use_txaio("asyncio")
 
 from emrtd.docval import wire  # noqa: E402
 
-from .test_server import ROOT, TWISTD, converse, free_port, start_result_server, wait_http  # noqa: E402
+from .test_server import ROOT, converse, free_port, start_result_server, start_twistd, wait_http  # noqa: E402
 
 TXAIO_FRAMEWORK = "asyncio"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
@@ -44,13 +44,7 @@ paths = ["trust"]
 [clients.farm]
 result_url = "http://127.0.0.1:{result_port}/results"
 """)
-        with (tmp_path / f"{name}.log").open("w") as out:
-            servers[name] = subprocess.Popen(
-                [str(TWISTD), "-n", "--pidfile=", "docval", "--config", f"{name}.toml"],
-                cwd=tmp_path,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        servers[name] = start_twistd(tmp_path, f"{name}.toml", tmp_path / f"{name}.log")
     config = (ROOT / "examples" / "haproxy.cfg").read_text()
     config = (
         config.replace("127.0.0.1:8765", f"127.0.0.1:{front}")

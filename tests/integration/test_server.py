@@ -83,6 +83,17 @@ def start_result_server(folder: Path, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
 
 
+def start_twistd(folder: Path, config: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """``twistd -n docval --config <config>`` in ``folder``, its output in ``log``."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [str(TWISTD), *extra, "-n", "--pidfile=", "docval", "--config", config],
+            cwd=folder,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def self_signed(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])

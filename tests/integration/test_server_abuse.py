@@ -24,7 +24,16 @@ use_txaio("asyncio")
 
 from emrtd.docval import wire  # noqa: E402
 
-from .test_server import TWISTD, connect, converse, free_port, raw, start_result_server, wait_http  # noqa: E402
+from .test_server import (  # noqa: E402
+    TWISTD,
+    connect,
+    converse,
+    free_port,
+    raw,
+    start_result_server,
+    start_twistd,
+    wait_http,
+)
 
 TXAIO_FRAMEWORK = "asyncio"
 HEADER_TIMEOUT = 2.0
@@ -99,13 +108,7 @@ result_url = "http://127.0.0.1:{result_port}/results"
 result_url = "{trickle.url}"
 """)
     log = folder / "twistd.log"
-    with log.open("w") as out:
-        twistd = subprocess.Popen(
-            [str(TWISTD), "-n", "--pidfile=", "docval", "--config", "docval.toml"],
-            cwd=folder,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    twistd = start_twistd(folder, "docval.toml", log)
     try:
         wait_http(f"http://127.0.0.1:{admin}/health")
         yield {

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ use_txaio("asyncio")
 from emrtd.docval import wire  # noqa: E402
 from emrtd.sim import pki, testpki  # noqa: E402
 
-from .test_server import TWISTD, converse, free_port, start_result_server, wait_http  # noqa: E402
+from .test_server import converse, free_port, start_result_server, start_twistd, wait_http  # noqa: E402
 
 TXAIO_FRAMEWORK = "asyncio"
 
@@ -42,13 +41,7 @@ paths = ["trust"]
 result_url = "http://127.0.0.1:{result_port}/results"
 """)
     log = tmp_path / "twistd.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(TWISTD), "-n", "--pidfile=", "docval", "--config", "docval.toml"],
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start_twistd(tmp_path, "docval.toml", log)
     try:
         wait_http(f"http://127.0.0.1:{port}/health")
         yield {
