@@ -212,32 +212,37 @@ def test_ctrl_c_cancels(server: dict[str, Any]) -> None:
     assert not (server["folder"] / "results" / "cancelled.json").exists()
 
 
+def run_offline(server: dict[str, Any], *faults: str) -> subprocess.CompletedProcess[str]:
+    """``docval-client read --offline`` against the test trust store, with a utopia passport
+    (and ``faults``) in the vpcd reader."""
+    sim = insert("utopia", faults)
+    try:
+        return subprocess.run(
+            [
+                str(CLIENT),
+                "read",
+                "--offline",
+                "--trust-store",
+                str(server["folder"] / "trust"),
+                "--reader",
+                "Virtual PCD",
+                "--wait",
+                "10",
+                *UTOPIA,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+
+
 def test_offline_mode_through_pcscd(server: dict[str, Any]) -> None:
     """--offline --trust-store: the same checks locally, VALID for a genuine chip, NOT VALID for a clone."""
-    trust = str(server["folder"] / "trust")
     for faults, code in (((), 0), (("clone",), 1)):
-        sim = insert("utopia", faults)
-        try:
-            done = subprocess.run(
-                [
-                    str(CLIENT),
-                    "read",
-                    "--offline",
-                    "--trust-store",
-                    trust,
-                    "--reader",
-                    "Virtual PCD",
-                    "--wait",
-                    "10",
-                    *UTOPIA,
-                ],
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-        finally:
-            sim.terminate()
-            sim.wait(timeout=10)
+        done = run_offline(server, *faults)
         assert done.returncode == code, (done.stdout, done.stderr)
     assert "chip authentication: FAILED" in done.stdout
 
@@ -314,27 +319,6 @@ def test_chips_as_peers_write_them(
 )
 def test_offline_empty_files_are_findings(server: dict[str, Any], faults: tuple[str, ...]) -> None:
     """Offline, an empty EF.SOD or DG2 is NOT VALID (exit 1) with the reason, not exit 2."""
-    sim = insert("utopia", faults)
-    try:
-        done = subprocess.run(
-            [
-                str(CLIENT),
-                "read",
-                "--offline",
-                "--trust-store",
-                str(server["folder"] / "trust"),
-                "--reader",
-                "Virtual PCD",
-                "--wait",
-                "10",
-                *UTOPIA,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
+    done = run_offline(server, *faults)
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "NOT VALID" in done.stdout and "Traceback" not in done.stderr
