@@ -20,7 +20,7 @@ from pathlib import Path
 
 from asn1crypto import core, crl, pem, x509
 
-from . import pubkey, signatures, signeddata
+from . import ldif, pubkey, signatures, signeddata
 from .errors import EmrtdError, TrustStoreError
 from .lds.base import parsing
 from .lds.sod import signed_content
@@ -30,6 +30,7 @@ MAX_FILE_SIZE = 16 * 1024 * 1024  # a master list is about 1 MB
 CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 CRL_SUFFIXES = (".crl",)
 ML_SUFFIXES = (".ml",)
+LDIF_SUFFIXES = (".ldif",)
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,9 @@ class TrustStore:
     @classmethod
     def load(cls, *paths: str | Path) -> TrustStore:
         """Load files and folders (recursively): ``.pem/.crt/.cer/.der`` certificates,
-        ``.ml`` master lists, ``.crl`` revocation lists. Other files are ignored."""
+        ``.ml`` master lists, ``.crl`` revocation lists, and ``.ldif`` downloads of the ICAO
+        PKD (master lists, CRLs, and CA certificates; document signer certificates in them
+        are not trust anchors and are skipped). Other files are ignored."""
         files: list[Path] = []
         for entry in map(Path, paths):
             if entry.is_dir():
@@ -260,11 +263,17 @@ class TrustStore:
             (ML_SUFFIXES, builder.master_list),
             (CRL_SUFFIXES, builder.revocation_list),
         )
-        for suffixes, add in kinds:  # certificates first: they anchor master lists and CRLs
+        pkd = {path: _ldif_objects(path) for path in files if path.suffix.lower() in LDIF_SUFFIXES}
+        for index, (suffixes, add) in enumerate(kinds):  # certificates first: they anchor the rest
             for path in files:
                 if path.suffix.lower() in suffixes:
                     for der in _der_objects(_read(path), str(path)):
                         add(der, str(path))
+                elif path in pkd:
+                    for der in pkd[path].objects[index]:
+                        add(der, str(path))
+            if index == 0:
+                builder.skipped += sum(found.skipped for found in pkd.values())
         return cls._finish(builder)
 
     @classmethod
@@ -276,6 +285,46 @@ class TrustStore:
             master_lists=builder.master_lists,
             crls=builder.crls,
         )
+
+
+@dataclass(frozen=True)
+class _PkdObjects:
+    """What a PKD LDIF file holds: (CA certificates, master lists, CRLs) and the number of
+    document signer certificates skipped."""
+
+    objects: tuple[list[bytes], list[bytes], list[bytes]]
+    skipped: int
+
+
+def _ldif_objects(path: Path) -> _PkdObjects:
+    """The objects of a PKD LDIF file (see :class:`_PkdObjects`)."""
+    text = _read(path).decode("utf-8", errors="replace")
+    cas: list[bytes] = []
+    lists: list[bytes] = []
+    crls: list[bytes] = []
+    skipped = 0
+    for entry in ldif.entries(text, str(path)):
+        for name, values in entry.items():
+            attribute = name.split(";")[0]
+            if attribute == "pkdmasterlistcontent":
+                lists += values
+            elif attribute == "certificaterevocationlist":
+                crls += values
+            elif attribute == "usercertificate":
+                for der in values:
+                    if _is_ca(der):
+                        cas.append(der)
+                    else:
+                        skipped += 1
+    return _PkdObjects((cas, lists, crls), skipped)
+
+
+def _is_ca(der: bytes) -> bool:
+    try:
+        cert = x509.Certificate.load(der)
+        return bool(cert.ca)
+    except (ValueError, TypeError, KeyError):
+        return True  # let the certificate loader report what is wrong with it
 
 
 def valid_at(cert: x509.Certificate, at: datetime) -> str | None:

@@ -138,5 +138,6 @@ def test_public_api_is_declared() -> None:
         "signeddata",
         "pubkey",
         "sizes",
+        "ldif",
     }
     assert top - internal - set(emrtd.__all__) == set()
