@@ -1,69 +1,84 @@
-"""Session counters in the Prometheus text exposition format (no client library needed for
-three series): sessions by outcome, session durations, sessions in flight."""
+"""The server's metrics with ``prometheus-client``, one registry per server (so that tests and
+several servers in one process do not share counters):
+
+* ``docval_sessions_active`` (gauge), ``docval_sessions_total{outcome}`` (counter; NORMAL for
+  success), ``docval_session_duration_seconds`` (histogram);
+* ``docval_handshake_failures_total{kind}``: failed client ids, failed Authorization headers,
+  and handshakes refused for too many of them (429);
+* ``docval_connections_refused_total{reason}``: connections refused at the caps or dropped at
+  the header deadline (read from the connection budget at scrape time).
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+HANDSHAKE_FAILURES = ("failed_authorization", "failed_client_id", "rate_limited")
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _Refused(Collector):
+    def __init__(self, counters: Callable[[], Mapping[str, int]]) -> None:
+        self.counters = counters
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "docval_connections_refused",
+            "Connections refused at accept (caps) or dropped for incomplete headers at the deadline.",
+            labels=["reason"],
+        )
+        for reason, count in sorted(self.counters().items()):
+            family.add_metric([reason], count)
+        yield family
 
 
 class Metrics:
-    def __init__(self) -> None:
-        self.active = 0
-        self.outcomes: Counter[str] = Counter()
-        self.bucket_counts = [0] * len(BUCKETS)
-        self.duration_sum = 0.0
-        self.duration_count = 0
-        self.abuse: Counter[str] = Counter()  # failed_client_id, failed_authorization, rate_limited
-
-    def count(self, event: str) -> None:
-        self.abuse[event] += 1
+    def __init__(self, refused: Callable[[], Mapping[str, int]] = dict) -> None:
+        self.registry = CollectorRegistry()
+        self._active = Gauge(
+            "docval_sessions_active", "Validation sessions in flight.", registry=self.registry
+        )
+        self._sessions = Counter(
+            "docval_sessions",
+            "Finished sessions by close reason (NORMAL for success).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self._duration = Histogram(
+            "docval_session_duration_seconds",
+            "Session duration from connect to close.",
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self._failures = Counter(
+            "docval_handshake_failures",
+            "Failed client ids and Authorization headers, and handshakes refused for too many of them (429).",
+            ["kind"],
+            registry=self.registry,
+        )
+        for kind in HANDSHAKE_FAILURES:
+            self._failures.labels(kind)  # present at zero from the start
+        self.registry.register(_Refused(refused))
 
     def started(self) -> None:
-        self.active += 1
+        self._active.inc()
 
     def ended(self, outcome: str, seconds: float) -> None:
-        self.active -= 1
-        self.outcomes[outcome] += 1
-        self.duration_sum += seconds
-        self.duration_count += 1
-        for index, bound in enumerate(BUCKETS):
-            if seconds <= bound:
-                self.bucket_counts[index] += 1
+        self._active.dec()
+        self._sessions.labels(outcome).inc()
+        self._duration.observe(seconds)
 
-    def render(self, refused: dict[str, int] | None = None) -> str:
-        lines = [
-            "# HELP docval_sessions_active Validation sessions in flight.",
-            "# TYPE docval_sessions_active gauge",
-            f"docval_sessions_active {self.active}",
-            "# HELP docval_sessions_total Finished sessions by close reason (NORMAL for success).",
-            "# TYPE docval_sessions_total counter",
-        ]
-        lines += [f'docval_sessions_total{{outcome="{o}"}} {n}' for o, n in sorted(self.outcomes.items())]
-        lines += [
-            "# HELP docval_session_duration_seconds Session duration from connect to close.",
-            "# TYPE docval_session_duration_seconds histogram",
-        ]
-        lines += [
-            f'docval_session_duration_seconds_bucket{{le="{b:g}"}} {c}'
-            for b, c in zip(BUCKETS, self.bucket_counts, strict=True)
-        ]
-        lines += [
-            f'docval_session_duration_seconds_bucket{{le="+Inf"}} {self.duration_count}',
-            f"docval_session_duration_seconds_sum {self.duration_sum:.3f}",
-            f"docval_session_duration_seconds_count {self.duration_count}",
-            "# HELP docval_handshake_failures_total Failed client ids and Authorization headers, and"
-            " handshakes refused for too many of them (429).",
-            "# TYPE docval_handshake_failures_total counter",
-        ]
-        for event in ("failed_authorization", "failed_client_id", "rate_limited"):
-            lines.append(f'docval_handshake_failures_total{{kind="{event}"}} {self.abuse[event]}')
-        lines += [
-            "# HELP docval_connections_refused_total Connections refused at accept (caps) or dropped"
-            " for incomplete headers at the deadline.",
-            "# TYPE docval_connections_refused_total counter",
-        ]
-        for reason, count in sorted((refused or {}).items()):
-            lines.append(f'docval_connections_refused_total{{reason="{reason}"}} {count}')
-        return "\n".join(lines) + "\n"
+    def count(self, event: str) -> None:
+        self._failures.labels(event).inc()
+
+    def value(self, name: str, **labels: str) -> float:
+        """One sample's current value (0 when absent), for tests and health views."""
+        return self.registry.get_sample_value(name, labels) or 0.0
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

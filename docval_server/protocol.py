@@ -35,7 +35,7 @@ from emrtd.truststore import TrustStore
 from ._types import Clock
 from .config import Config
 from .guard import ConnectionBudget, FailureBudget, GuardedSite
-from .metrics import Metrics
+from .metrics import CONTENT_TYPE, Metrics
 from .posting import ResultPoster
 from .session import (
     CancelTimer,
@@ -72,7 +72,6 @@ class Server:
         random: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self.config, self.trust, self.poster, self.clock, self.random = config, trust, poster, clock, random
-        self.metrics = Metrics()
         guard = config.guard
         self.failed_client_ids = FailureBudget(
             clock, guard.failures_per_address, guard.failure_refill_seconds
@@ -81,6 +80,7 @@ class Server:
             clock, guard.failures_per_address, guard.failure_refill_seconds
         )
         self.budget = ConnectionBudget(guard, clock)
+        self.metrics = Metrics(refused=lambda: self.budget.counters)
         self.connections: set[ValidationProtocol] = set()
         self.trust_generation = 1  # +1 at each successful reload
         self.stopping = False
@@ -322,8 +322,8 @@ class Health(_Page):
 
 class MetricsPage(_Page):
     def render_GET(self, request: Request) -> bytes:  # noqa: N802
-        request.setHeader(b"content-type", b"text/plain; version=0.0.4")
-        return self.docval.metrics.render(self.docval.budget.counters).encode("utf-8")
+        request.setHeader(b"content-type", CONTENT_TYPE.encode())
+        return self.docval.metrics.render()
 
 
 def _host(peer: str) -> str:

@@ -176,8 +176,8 @@ def test_slowloris_is_capped_and_timed_out(hostile: dict[str, Any]) -> None:
     for sock in slow:
         sock.close()
     metrics = _metrics(hostile)
-    assert 'docval_connections_refused_total{reason="address_cap"} 10' in metrics
-    assert 'docval_connections_refused_total{reason="header_timeout"} 20' in metrics
+    assert 'docval_connections_refused_total{reason="address_cap"} 10.0' in metrics
+    assert 'docval_connections_refused_total{reason="header_timeout"} 20.0' in metrics
 
 
 def test_client_id_brute_force_is_slowed(hostile: dict[str, Any]) -> None:
@@ -194,8 +194,8 @@ def test_client_id_brute_force_is_slowed(hostile: dict[str, Any]) -> None:
     )
     assert any(isinstance(m, wire.Close) and m.code == 4401 for m in other)
     metrics = _metrics(hostile)
-    assert 'docval_handshake_failures_total{kind="failed_client_id"} 6' in metrics
-    assert 'docval_handshake_failures_total{kind="rate_limited"} 1' in metrics
+    assert 'docval_handshake_failures_total{kind="failed_client_id"} 6.0' in metrics
+    assert 'docval_handshake_failures_total{kind="rate_limited"} 1.0' in metrics
 
 
 async def _raw_from(url: str, messages: list[Any], source: str) -> list[Any]:

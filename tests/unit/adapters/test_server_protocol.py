@@ -129,7 +129,8 @@ def test_wrong_authorization_spends_the_address_budget(trust: TrustStore, clock:
     later = recording_factory(URL, headers={"Authorization": "Bearer s3cret"})
     settle(connect(make_site(server), later)[2], clock)
     assert later.opened
-    assert server.metrics.abuse == {"failed_authorization": 3, "rate_limited": 1}
+    assert server.metrics.value("docval_handshake_failures_total", kind="failed_authorization") == 3
+    assert server.metrics.value("docval_handshake_failures_total", kind="rate_limited") == 1
 
 
 def test_malformed_json_closes_with_its_reason(trust: TrustStore, clock: Clock) -> None:
