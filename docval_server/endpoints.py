@@ -25,7 +25,7 @@ class EndpointError(ValueError):
     """A listening endpoint string or its TLS settings are wrong (one line, naming it)."""
 
 
-def _fields(description: str) -> list[str]:
+def fields(description: str) -> list[str]:
     """Split an endpoint string at colons not escaped with a backslash, as Twisted does."""
     fields, current, escaped = [], "", False
     for char in description:
@@ -73,6 +73,17 @@ def tls_options(
     return options
 
 
+def tls_context_of(description: str, ciphers: str, min_version: str) -> ssl.CertificateOptions:
+    """The strict TLS options of an ``ssl:`` endpoint string's key and certificate."""
+    options = dict(part.partition("=")[::2] for part in fields(description)[2:])
+    if "privateKey" not in options:
+        raise EndpointError(f"bad endpoint {description!r}: privateKey= is required")
+    key_path = Path(options["privateKey"])
+    cert_path = Path(options.get("certKey", options["privateKey"]))
+    chain = Path(options["extraCertChain"]) if "extraCertChain" in options else None
+    return tls_options(key_path, cert_path, chain, ciphers, min_version)
+
+
 def server_endpoint(
     reactor: Any, description: str, *, ciphers: str = DEFAULT_TLS_CIPHERS, min_version: str = "1.2"
 ) -> IStreamServerEndpoint:
@@ -85,7 +96,7 @@ def server_endpoint(
             return endpoint
         except (ValueError, TypeError, KeyError) as exc:
             raise EndpointError(f"bad endpoint {description!r}: {exc}") from None
-    parts = _fields(description)[1:]
+    parts = fields(description)[1:]
     if not parts or not parts[0].isdigit():
         raise EndpointError(f"bad endpoint {description!r}: ssl:PORT:privateKey=…:certKey=…")
     options: dict[str, str] = {}
@@ -97,12 +108,7 @@ def server_endpoint(
     unknown = set(options) - {"interface", "privateKey", "certKey", "extraCertChain", "backlog"}
     if unknown:
         raise EndpointError(f"bad endpoint {description!r}: unknown option {sorted(unknown)[0]!r}")
-    if "privateKey" not in options:
-        raise EndpointError(f"bad endpoint {description!r}: privateKey= is required")
-    key_path = Path(options["privateKey"])
-    cert_path = Path(options.get("certKey", options["privateKey"]))
-    chain = Path(options["extraCertChain"]) if "extraCertChain" in options else None
-    context = tls_options(key_path, cert_path, chain, ciphers, min_version)
+    context = tls_context_of(description, ciphers, min_version)
     tls: IStreamServerEndpoint = endpoints.SSL4ServerEndpoint(  # type: ignore[no-untyped-call, assignment]
         reactor,
         int(parts[0]),

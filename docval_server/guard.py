@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import resource
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,18 +104,24 @@ class ConnectionBudget:
     """Open connections in all and per address, keyed by their transport (a connection keeps
     its transport when the WebSocket upgrade hands it from the HTTP channel to Autobahn)."""
 
-    def __init__(self, limits: GuardLimits, clock: Clock) -> None:
-        self.limits, self.clock = limits, clock
+    def __init__(
+        self, limits: GuardLimits, clock: Clock, on_refused: Callable[[str], None] = lambda _reason: None
+    ) -> None:
+        self.limits, self.clock, self.on_refused = limits, clock, on_refused
         self.per_address: dict[str, int] = {}
         self.open: dict[int, str] = {}  # id(transport) -> address
         self.counters = {"total_cap": 0, "address_cap": 0, "header_timeout": 0}
 
+    def refused(self, reason: str) -> None:
+        self.counters[reason] += 1
+        self.on_refused(reason)
+
     def admit(self, host: str) -> bool:
         if len(self.open) >= self.limits.max_connections:
-            self.counters["total_cap"] += 1
+            self.refused("total_cap")
             return False
         if self.per_address.get(host, 0) >= self.limits.max_connections_per_address:
-            self.counters["address_cap"] += 1
+            self.refused("address_cap")
             return False
         return True
 
@@ -191,6 +198,6 @@ class GuardedChannel(HTTPChannel):
 
     def _too_slow(self) -> None:
         self._deadline = None
-        self.site.budget.counters["header_timeout"] += 1
+        self.site.budget.refused("header_timeout")
         if self.transport is not None:
             self.transport.abortConnection()

@@ -79,8 +79,8 @@ class Server:
         self.failed_authorization = FailureBudget(
             clock, guard.failures_per_address, guard.failure_refill_seconds
         )
-        self.budget = ConnectionBudget(guard, clock)
-        self.metrics = Metrics(refused=lambda: self.budget.counters)
+        self.metrics = Metrics()
+        self.budget = ConnectionBudget(guard, clock, on_refused=self.metrics.refused)
         self.connections: set[ValidationProtocol] = set()
         self.trust_generation = 1  # +1 at each successful reload
         self.stopping = False

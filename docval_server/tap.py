@@ -38,6 +38,7 @@ class Options(usage.Options):
     optParameters = [
         ["config", "c", "docval.toml", "the TOML configuration file"],
         ["endpoint", "e", None, "Twisted endpoint to listen on; overrides server.endpoint"],
+        ["workers", "w", "1", "worker processes sharing the listening socket (tcp:/ssl: endpoints)"],
     ]
 
     def postOptions(self) -> None:  # noqa: N802
@@ -47,6 +48,12 @@ class Options(usage.Options):
             self["loaded"] = load(self)
         except (config_module.ConfigError, TrustStoreError) as exc:
             raise usage.UsageError(str(exc)) from None
+        try:
+            self["workers"] = int(self["workers"])
+        except ValueError:
+            raise usage.UsageError("--workers must be a number") from None
+        if not 1 <= self["workers"] <= 256:
+            raise usage.UsageError("--workers must be 1 to 256")
 
 
 @dataclass(frozen=True)
@@ -143,21 +150,41 @@ def trust_fingerprint(paths: tuple[Path, ...]) -> tuple[tuple[str, int, int], ..
     return tuple(stamps)
 
 
-def build(options: dict[str, Any], reactor: Any) -> DocValService:
-    """The service from parsed options (loading them when :meth:`Options.postOptions` has not)."""
+def make_server(loaded: Loaded, reactor: Any) -> Server:
+    """The shared server state (config, trust, poster, metrics) of one process."""
     import treq
 
-    loaded: Loaded = options.get("loaded") or load(options)
     config = loaded.config
     config = dataclasses.replace(config, guard=fit_to_descriptor_limit(config.guard))
     signer = None
     if config.signing is not None and loaded.key is not None:
         signer = signing.make_signer(loaded.key, config.signing.key_id, reactor.seconds)
     poster = ResultPoster(treq, reactor, signer=signer)
-    server = Server(config, loaded.trust, poster, reactor)
+    return Server(config, loaded.trust, poster, reactor)
+
+
+def build(options: dict[str, Any], reactor: Any) -> service.IService:
+    """The service from parsed options (loading them when :meth:`Options.postOptions` has not):
+    one server, or with ``--workers N`` a supervisor of N worker processes."""
+    loaded: Loaded = options.get("loaded") or load(options)
+    config = loaded.config
+    endpoint = options.get("endpoint") or config.endpoint
+    workers = int(options.get("workers") or 1)
     try:
-        return DocValService(server, options.get("endpoint") or config.endpoint, reactor)
-    except endpoints.EndpointError as exc:
+        if workers > 1:
+            from .workers import Supervisor
+
+            return Supervisor(
+                reactor,
+                options["config"],
+                endpoint,
+                workers,
+                config.shutdown_grace,
+                config.admin_endpoint,
+                (config.tls_ciphers, config.tls_min_version),
+            )
+        return DocValService(make_server(loaded, reactor), endpoint, reactor)
+    except (endpoints.EndpointError, OSError) as exc:
         raise usage.UsageError(str(exc)) from None
 
 

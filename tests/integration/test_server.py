@@ -83,11 +83,11 @@ def start_result_server(folder: Path, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
 
 
-def start_twistd(folder: Path, config: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:
-    """``twistd -n docval --config <config>`` in ``folder``, its output in ``log``."""
+def start_twistd(folder: Path, config: str, log: Path, *plugin_args: str) -> subprocess.Popen[bytes]:
+    """``twistd -n docval --config <config> [plugin_args]`` in ``folder``, output in ``log``."""
     with log.open("w") as out:
         return subprocess.Popen(
-            [str(TWISTD), *extra, "-n", "--pidfile=", "docval", "--config", config],
+            [str(TWISTD), "-n", "--pidfile=", "docval", "--config", config, *plugin_args],
             cwd=folder,
             stdout=out,
             stderr=subprocess.STDOUT,
