@@ -106,7 +106,8 @@ class Supervisor(service.MultiService):
         args = [sys.executable, "-m", "docval_server.workers", "--config", self.config_path]
         args += ["--endpoint", self.endpoint]
         env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir}
-        process = self.reactor.spawnProcess(worker, sys.executable, args, env=env, childFDs={0: "w", 1: 1, 2: 2})
+        fds = {0: "w", 1: 1, 2: 2}
+        process = self.reactor.spawnProcess(worker, sys.executable, args, env=env, childFDs=fds)
         self.workers[worker] = process
         worker.pid = process.pid
         log.info("worker {pid} started", pid=process.pid)
