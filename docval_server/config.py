@@ -28,8 +28,9 @@ Example (``examples/docval.toml``)::
     reload_interval = 0                         # seconds between file checks; 0: reload on SIGHUP only
 
     [signing]                                   # optional RFC 9421 signature on the result POST
-    key = "signing-key.pem"                     # Ed25519 or ECDSA P-256 private key (PEM)
+    key = "signing-key.pem"                     # Ed25519, ECDSA P-256/P-384 or RSA >= 2048 (PEM)
     key_id = "docval"
+    validity = 300                              # seconds from the signature's created to its expires
 
     [clients.demo]
     result_url = "http://127.0.0.1:8090/results"
@@ -62,6 +63,7 @@ class ConfigError(Exception):
 class SigningConfig:
     key_path: Path
     key_id: str
+    validity: float = 300.0  # seconds from created to expires
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,8 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         key = _take(table, "signing", "key", str, None)
         if not key:
             raise ConfigError("signing.key must name a PEM private key")
-        signing = SigningConfig(base / key, _take(table, "signing", "key_id", str, "docval"))
+        validity = _positive("signing", "validity", _take(table, "signing", "validity", number, 300.0))
+        signing = SigningConfig(base / key, _take(table, "signing", "key_id", str, "docval"), validity)
     return Config(
         endpoint=_take(server, "server", "endpoint", str, Config.endpoint),
         authorization=_take(server, "server", "authorization", str, ""),

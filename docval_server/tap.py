@@ -12,9 +12,7 @@ naming the problem (``twistd … docval: cannot read docval.toml: …``), and no
 
 from __future__ import annotations
 
-import dataclasses
 import signal
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +23,10 @@ from twisted.internet.task import LoopingCall
 from twisted.python import usage
 
 from emrtd.errors import TrustStoreError
-from emrtd.truststore import TrustStore
 
 from . import config as config_module
-from . import endpoints, signing
-from .guard import fit_to_descriptor_limit
-from .posting import ResultPoster
+from . import endpoints
+from .loading import Loaded, load, make_server
 from .protocol import Server, make_admin_site, make_site
 
 
@@ -54,34 +50,6 @@ class Options(usage.Options):
             raise usage.UsageError("--workers must be a number") from None
         if not 1 <= self["workers"] <= 256:
             raise usage.UsageError("--workers must be 1 to 256")
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """The checked configuration, trust store and signing key."""
-
-    config: config_module.Config
-    trust: TrustStore
-    key: signing.SigningKey | None
-
-
-def load(options: dict[str, Any]) -> Loaded:
-    """Config, trust store and signing key, or ConfigError/TrustStoreError naming the problem.
-    The endpoints are built once here too (not listening), so that a bad endpoint string, TLS
-    key or cipher list is a usage error before anything starts."""
-    config = config_module.load(options["config"])
-    from twisted.internet import reactor
-
-    for description in filter(None, (options.get("endpoint") or config.endpoint, config.admin_endpoint)):
-        try:
-            endpoints.server_endpoint(
-                reactor, description, ciphers=config.tls_ciphers, min_version=config.tls_min_version
-            )
-        except endpoints.EndpointError as exc:
-            raise config_module.ConfigError(str(exc)) from None
-    trust = TrustStore.load(*config.trust_paths)
-    key = signing.load_key(config.signing.key_path) if config.signing is not None else None
-    return Loaded(config, trust, key)
 
 
 class DocValService(service.MultiService):
@@ -148,19 +116,6 @@ def trust_fingerprint(paths: tuple[Path, ...]) -> tuple[tuple[str, int, int], ..
             continue
         stamps.append((str(file), stat.st_mtime_ns, stat.st_size))
     return tuple(stamps)
-
-
-def make_server(loaded: Loaded, reactor: Any) -> Server:
-    """The shared server state (config, trust, poster, metrics) of one process."""
-    import treq
-
-    config = loaded.config
-    config = dataclasses.replace(config, guard=fit_to_descriptor_limit(config.guard))
-    signer = None
-    if config.signing is not None and loaded.key is not None:
-        signer = signing.make_signer(loaded.key, config.signing.key_id, reactor.seconds)
-    poster = ResultPoster(treq, reactor, signer=signer)
-    return Server(config, loaded.trust, poster, reactor)
 
 
 def build(options: dict[str, Any], reactor: Any) -> service.IService:

@@ -192,12 +192,12 @@ def worker_main(argv: list[str] | None = None) -> int:
     from twisted.logger import globalLogBeginner, textFileLogObserver
     from twisted.protocols.tls import TLSMemoryBIOFactory
 
-    from . import tap
+    from .loading import load, make_server
     from .protocol import make_site
 
     reactor: Any = _reactor
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)])  # type: ignore[list-item]
-    server = tap.make_server(tap.load({"config": args.config, "endpoint": args.endpoint}), reactor)
+    server = make_server(load({"config": args.config, "endpoint": args.endpoint}), reactor)
     site: Any = make_site(server)
     if args.endpoint.startswith("ssl:"):
         tls = endpoints.tls_context_of(

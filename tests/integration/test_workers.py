@@ -47,7 +47,10 @@ result_url = "http://127.0.0.1:{result_port}/results"
     proc = start_twistd(tmp_path, "docval.toml", log, "--workers", "2")
     try:
         wait_http(f"http://127.0.0.1:{admin}/health")
-        wait_http(f"http://127.0.0.1:{port}/health")
+        deadline = time.monotonic() + 30
+        while log.read_text().count(" serving") < 2:  # both workers listening
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.1)
         yield {
             "url": f"ws://127.0.0.1:{port}/ws2/validate",
             "admin": f"http://127.0.0.1:{admin}",
@@ -77,13 +80,13 @@ def _get(url: str) -> str:
 
 
 def test_two_workers_serve_sessions_and_are_supervised(workers: dict[str, Any]) -> None:
-    """Eight concurrent sessions: all valid, served by two PIDs, summed in the admin /metrics;
+    """Sixteen concurrent sessions: all valid, served by two PIDs, summed in the admin /metrics;
     a killed worker is replaced and the next session succeeds."""
 
     async def batch(tag: str) -> list[list[Any]]:
         return list(
             await asyncio.gather(
-                *(converse(workers["url"], None, "utopia", "workers", f"{tag}-{i}") for i in range(8))
+                *(converse(workers["url"], None, "utopia", "workers", f"{tag}-{i}") for i in range(16))
             )
         )
 
@@ -92,7 +95,7 @@ def test_two_workers_serve_sessions_and_are_supervised(workers: dict[str, Any]) 
     pids = _pids(workers["log"])
     assert len(pids) == 2, workers["log"].read_text()[-3000:]
     metrics = _get(f"{workers['admin']}/metrics")
-    assert 'docval_sessions_total{outcome="NORMAL"} 8.0' in metrics
+    assert 'docval_sessions_total{outcome="NORMAL"} 16.0' in metrics
     victim = int(sorted(pids)[0])
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 15
