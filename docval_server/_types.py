@@ -15,3 +15,7 @@ class Clock(Protocol):
 
 class HTTPClient(Protocol):
     def post(self, url: str, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class HTTPGetter(Protocol):
+    def get(self, url: str, *args: Any, **kwargs: Any) -> Any: ...

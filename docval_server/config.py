@@ -26,6 +26,10 @@ Example (``examples/docval.toml``)::
     [trust]
     paths = ["trust/"]                          # CSCA certificates, master lists, CRLs
     reload_interval = 0                         # seconds between file checks; 0: reload on SIGHUP only
+    crl_refresh_interval = 0                    # seconds between downloads of the CSCAs' CRLs; 0: off
+    crl_cache = "crl-cache"                     # where they go (loaded as a trust path)
+    crl_download_timeout = 10.0                 # seconds per download
+    crl_max_bytes = 10485760                    # per CRL
 
     [signing]                                   # optional RFC 9421 signature on the result POST
     key = "signing-key.pem"                     # Ed25519, ECDSA P-256/P-384 or RSA >= 2048 (PEM)
@@ -80,6 +84,10 @@ class Config:
     guard: GuardLimits = GuardLimits()
     admin_endpoint: str = ""  # optional second listener for /health and /metrics only
     trust_reload_interval: float = 0.0  # seconds between checks of the trust files (0: SIGHUP only)
+    crl_refresh_interval: float = 0.0  # seconds between CRL downloads from distribution points (0: off)
+    crl_cache: Path | None = None  # where downloaded CRLs go (also loaded as a trust path)
+    crl_download_timeout: float = 10.0
+    crl_max_bytes: int = 10 * 1024 * 1024
     tls_ciphers: str = DEFAULT_TLS_CIPHERS  # TLS 1.2 suites for ssl: endpoints
     tls_min_version: str = "1.2"
 
@@ -150,6 +158,13 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         failure_refill_seconds=limit("failure_refill_seconds", number, default.failure_refill_seconds),
     )
     max_message = int(limit("max_message_size", int, 2 * 1024 * 1024))
+    crl_refresh = float(_take(trust, "trust", "crl_refresh_interval", number, 0.0))
+    cache_name = _take(trust, "trust", "crl_cache", str, None)
+    if crl_refresh > 0 and not cache_name:
+        raise ConfigError("trust.crl_refresh_interval needs trust.crl_cache (a writable folder)")
+    crl_cache = base / cache_name if cache_name else None
+    if crl_cache is not None:
+        crl_cache.mkdir(parents=True, exist_ok=True)
     paths = _take(trust, "trust", "paths", list, [])
     if not paths or not all(isinstance(p, str) for p in paths):
         raise ConfigError("trust.paths must list at least one file or folder of CSCA certificates")
@@ -186,8 +201,16 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         ),
         max_message_size=max_message,
         limits=limits,
-        trust_paths=tuple(base / p for p in paths),
+        trust_paths=tuple(base / p for p in paths) + ((crl_cache,) if crl_cache is not None else ()),
         trust_reload_interval=float(_take(trust, "trust", "reload_interval", number, 0.0)),
+        crl_refresh_interval=crl_refresh,
+        crl_cache=crl_cache,
+        crl_download_timeout=_positive(
+            "trust", "crl_download_timeout", _take(trust, "trust", "crl_download_timeout", number, 10.0)
+        ),
+        crl_max_bytes=int(
+            _positive("trust", "crl_max_bytes", _take(trust, "trust", "crl_max_bytes", int, 10 << 20))
+        ),
         clients=clients,
         signing=signing,
         diagnostics=frozenset(diagnostics),

@@ -20,7 +20,7 @@ from autobahn.twisted.resource import WebSocketResource
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.protocol import connectionDone
 from twisted.internet.threads import deferToThread
 from twisted.logger import Logger
@@ -120,6 +120,28 @@ class Server:
             return False
 
         return loading.addCallbacks(loaded, failed)
+
+    def refresh_crls(self, client: Any) -> Deferred[bool]:
+        """Download the CSCAs' CRLs (``trust.crl_*``) and reload the store when one changed."""
+        from .crlfetch import refresh
+
+        config = self.config
+        assert config.crl_cache is not None
+        refreshing = ensureDeferred(
+            refresh(
+                client,
+                self.clock,
+                self.trust,
+                config.crl_cache,
+                config.crl_download_timeout,
+                config.crl_max_bytes,
+            )
+        )
+
+        def changed(count: int) -> Deferred[bool] | bool:
+            return self.reload_trust() if count else False
+
+        return refreshing.addCallback(changed)
 
     def forget(self, connection: ValidationProtocol) -> None:
         self.connections.discard(connection)

@@ -79,6 +79,13 @@ class DocValService(service.MultiService):
         super().startService()
         reactor = self.reactor
         signal.signal(signal.SIGHUP, lambda _signum, _frame: reactor.callFromThread(self.server.reload_trust))
+        refresh = self.server.config.crl_refresh_interval
+        if refresh > 0:
+            import treq
+
+            self.crl_refresher = LoopingCall(self.server.refresh_crls, treq)
+            self.crl_refresher.clock = reactor
+            self.crl_refresher.start(refresh, now=True)
         interval = self.server.config.trust_reload_interval
         if interval > 0:
             self.fingerprint = trust_fingerprint(self.server.config.trust_paths)
@@ -95,8 +102,9 @@ class DocValService(service.MultiService):
     def stopService(self) -> Deferred[None]:  # noqa: N802
         async def stop() -> None:
             await self.listener.stopService()  # no new connections
-            if getattr(self, "checker", None) is not None and self.checker.running:
-                self.checker.stop()
+            for loop in (getattr(self, "checker", None), getattr(self, "crl_refresher", None)):
+                if loop is not None and loop.running:
+                    loop.stop()
             await self.server.drain(self.server.config.shutdown_grace)
             await super(DocValService, self).stopService()
 

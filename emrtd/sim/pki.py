@@ -157,6 +157,7 @@ def explicit_parameters(curve: curves.Curve) -> keys.ECDomainParameters:
 
 # -- signatures ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Signer:
     """A key plus how it signs: hash and, for RSA, PKCS#1 v1.5 or PSS."""
@@ -246,6 +247,7 @@ def certificate(
     extended_key_usage: str | None = None,
     issuer_name: x509.Name | None = None,
     key_usage: set[str] | None = None,
+    crl_url: str | None = None,
 ) -> Authority:
     """Issue a certificate for ``key`` (self-signed when ``issuer`` is None).
 
@@ -275,6 +277,21 @@ def certificate(
                 "extn_id": "basic_constraints",
                 "critical": True,
                 "extn_value": {"ca": True, "path_len_constraint": 0},
+            }
+        )
+    if crl_url:
+        extensions.append(
+            {
+                "extn_id": "crl_distribution_points",
+                "critical": False,
+                "extn_value": [
+                    {
+                        "distribution_point": x509.DistributionPointName(
+                            name="full_name",
+                            value=[x509.GeneralName(name="uniform_resource_identifier", value=crl_url)],
+                        )
+                    }
+                ],
             }
         )
     if extended_key_usage:
