@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from .. import curves, signatures
 from ..truststore import CscaMasterList
+from . import cache
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -91,7 +92,26 @@ def _prime(stream: _Stream, bits: int, e: int) -> int:
 
 
 def rsa_key(seed: Seed, label: str, bits: int = 2048, e: int = 65537) -> rsa.RSAPrivateKey:
-    """A seeded RSA key whose modulus has exactly ``bits`` bits."""
+    """A seeded RSA key whose modulus has exactly ``bits`` bits (from the disk cache of
+    :mod:`emrtd.sim.cache` after the first time: the prime search is the slow part)."""
+    parts = (seed.seed, label.encode(), b"%d,%d" % (bits, e))
+    inputs = b"".join(len(part).to_bytes(4, "big") + part for part in parts)
+
+    def load(der: bytes) -> rsa.RSAPrivateKey:
+        key = serialization.load_der_private_key(der, None)
+        if not isinstance(key, rsa.RSAPrivateKey) or key.key_size != bits:
+            raise ValueError("not the cached key")
+        return key
+
+    def make() -> bytes:
+        return _rsa_key(seed, label, bits, e).private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    return load(cache.cached("rsa", inputs, make, load))
+
+
+def _rsa_key(seed: Seed, label: str, bits: int, e: int) -> rsa.RSAPrivateKey:
     stream = seed.stream("rsa:" + label)
     while True:
         p, q = _prime(stream, bits // 2, e), _prime(stream, bits // 2, e)

@@ -9,7 +9,8 @@ passport data: use it for diagnostics only).
 
 ``--profile`` picks a passport (``--list`` shows them and the fault modes), ``--fault``
 adds fault modes, ``--write-trust-store DIR`` writes the test PKI's CSCAs, CRLs and master
-list for a server's trust store and exits.
+list for a server's trust store and exits. The test PKI's keys come from a disk cache after the
+first start (:mod:`emrtd.sim.cache`); ``--rebuild`` empties it and makes them again.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from types import FrameType
 
 from ..errors import EmrtdError
-from . import profiles, spec, testpki
+from . import cache, profiles, spec, testpki
 from .chip import VirtualChip
 from .vpcd import DEFAULT_PORT, VpcdSession
 
@@ -136,7 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--log-apdus", action="store_true", help="print APDUs (personal data!)")
     parser.add_argument("--connect-timeout", type=float, default=10.0)
+    parser.add_argument(
+        "--rebuild", action="store_true", help="empty the key cache and make the test PKI again"
+    )
     args = parser.parse_args(argv)
+    if args.rebuild:
+        cache.clear()
     if args.list:
         for name in profiles.PROFILES:
             print(f"{name:12} {profiles.DESCRIPTIONS[name]}")
