@@ -40,6 +40,8 @@ Example (``examples/docval.toml``)::
     result_url = "http://127.0.0.1:8090/results"
     headers = { "X-Api-Key" = "secret" }
     diagnostics = false                         # honour this client's enableDiagnostics (MONITORING logged)
+    ca_relay = "auto"                           # "auto": CA in one flight for android/desktop, one APDU
+                                                # at a time for iOS and others; or "one_flight"/"sequential"
 
 Every problem is a :class:`ConfigError` with one line naming the key; relative paths are
 resolved against the config file's folder.
@@ -57,6 +59,8 @@ from .endpoints import DEFAULT_TLS_CIPHERS, TLS_VERSIONS
 from .guard import GuardLimits
 from .posting import Target
 from .session import Limits
+
+CA_RELAY_MODES = ("auto", "one_flight", "sequential")
 
 
 class ConfigError(Exception):
@@ -81,6 +85,7 @@ class Config:
     clients: dict[str, Target] = field(default_factory=dict)
     signing: SigningConfig | None = None
     diagnostics: frozenset[str] = frozenset()  # client ids whose MONITORING may be logged
+    ca_relay: dict[str, str] = field(default_factory=dict)  # client id -> "one_flight"/"sequential"
     guard: GuardLimits = GuardLimits()
     admin_endpoint: str = ""  # optional second listener for /health and /metrics only
     trust_reload_interval: float = 0.0  # seconds between checks of the trust files (0: SIGHUP only)
@@ -170,6 +175,7 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         raise ConfigError("trust.paths must list at least one file or folder of CSCA certificates")
     clients = {}
     diagnostics = set()
+    ca_relay: dict[str, str] = {}
     for client_id, entry in _table(data, "clients").items():
         if not isinstance(entry, dict):
             raise ConfigError(f"[clients.{client_id}] must be a table")
@@ -183,6 +189,11 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         clients[client_id] = Target(url, headers)
         if _take(entry, f"clients.{client_id}", "diagnostics", bool, False):
             diagnostics.add(client_id)
+        mode = _take(entry, f"clients.{client_id}", "ca_relay", str, "auto")
+        if mode not in CA_RELAY_MODES:
+            raise ConfigError(f"clients.{client_id}.ca_relay must be one of {', '.join(CA_RELAY_MODES)}")
+        if mode != "auto":
+            ca_relay[client_id] = mode
     if not clients:
         raise ConfigError("no [clients.<id>] table: every session would be refused")
     signing = None
@@ -214,6 +225,7 @@ def parse(data: dict[str, Any], base: Path) -> Config:
         clients=clients,
         signing=signing,
         diagnostics=frozenset(diagnostics),
+        ca_relay=ca_relay,
         guard=guard,
         admin_endpoint=_take(server, "server", "admin_endpoint", str, ""),
         tls_ciphers=_take(server, "server", "tls_ciphers", str, DEFAULT_TLS_CIPHERS),

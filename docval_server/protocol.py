@@ -47,6 +47,7 @@ from .session import (
     ServerSession,
     SetTimer,
     State,
+    default_pipelined,
 )
 
 log = Logger()
@@ -94,7 +95,13 @@ class Server:
             now=lambda: datetime.fromtimestamp(self.clock.seconds(), UTC),
             limits=self.config.limits,
             diagnostics_allowed=self.config.diagnostics.__contains__,
+            pipelined=self.pipelined,
         )
+
+    def pipelined(self, start: wire.Start) -> bool:
+        """CA in one relay flight for this client: its ``ca_relay`` setting, else by platform."""
+        mode = self.config.ca_relay.get(start.client_id)
+        return default_pipelined(start) if mode is None else mode == "one_flight"
 
     def reload_trust(self) -> Deferred[bool]:
         """Load the trust paths again (in a thread) and swap the store atomically: sessions
@@ -219,7 +226,7 @@ class ValidationProtocol(WebSocketServerProtocol):
         if session is None:
             return
         if session.state is not State.CLOSED:
-            session.connection_lost()
+            self._lost(session)
         for call in getattr(self, "timers", {}).values():
             if call.active():
                 call.cancel()
@@ -238,9 +245,14 @@ class ValidationProtocol(WebSocketServerProtocol):
         )
         self.server.forget(self)
 
+    def _lost(self, session: ServerSession) -> None:
+        """The session ends without its client: only a result to post (a chip that failed CA
+        with clone evidence) and log lines remain to carry out."""
+        self.apply([e for e in session.connection_lost() if isinstance(e, (PostResult, Log))])
+
     def shut_down(self) -> None:
         if self.session is not None and self.session.state is not State.CLOSED:
-            self.session.connection_lost()
+            self._lost(self.session)
         self.outcome = "SHUTDOWN"
         self._send_close(SHUTTING_DOWN.code, SHUTTING_DOWN.value)
 
@@ -263,7 +275,7 @@ class ValidationProtocol(WebSocketServerProtocol):
         PROTOCOL_ERROR (1008); the raw frame error stays out of the log."""
         if self.state == self.STATE_OPEN and self.session is not None:
             if self.session.state is not State.CLOSED:
-                self.session.connection_lost()
+                self._lost(self.session)
             self.outcome = CloseReason.PROTOCOL_ERROR.name
             self.failedByMe = True
             self._send_close(CloseReason.PROTOCOL_ERROR.code, CloseReason.PROTOCOL_ERROR.value)

@@ -23,10 +23,27 @@ wrong-direction type, or a known one out of place, is ``UNEXPECTED_MESSAGE``; a 
 one is ``MALFORMED_JSON``/``INVALID_START_MESSAGE``/``PROTOCOL_ERROR`` as the wire format
 says. The session keeps nothing once it is closed: files, keys and results are dropped.
 
-Chip Authentication is relayed blindly through the client: every command is prepared
-before the first is sent (:func:`emrtd.chipauth.prepare`), then DG1 is read by short file
-identifier under the new keys, so the handover costs two (3DES, MSE:Set KAT) or three (AES,
-MSE:Set AT + GENERAL AUTHENTICATE) network round trips plus one per DG1 block.
+Chip Authentication is relayed blindly through the client. Every command is prepared
+before the first is sent (:func:`emrtd.chipauth.prepare`). For clients that relay queued
+APDUs strictly in order (``pipelined(start)``: by default the ``android`` and ``desktop``
+platforms), all of them go out back to back as one flight (:class:`emrtd.chipauth.CAFlight`:
+SELECT and READ BINARY of DG1 under the old keys, the CA commands, READ BINARY of DG1 under
+the new keys), so CA_HANDOVER → CA_HANDBACK costs one relay round trip whatever the cipher;
+a DG1 longer than one block costs one more. Other clients (``ios``, unknown platforms) get
+one command at a time: two (3DES, MSE:Set KAT) or three (AES) round trips, then DG1 by short
+file identifier under the new keys.
+
+When CA fails, CA_HANDBACK ``FAILED`` is preceded by FILE ``dg1`` whenever DG1 is in hand
+(the one-flight case reads it under the old keys first): the Android connector requires a
+``dg1`` before any handback. A session normally posts nothing unless it reaches FINISH; the
+one exception is a failed CA with *clone evidence* (the chip accepted the CA commands under
+the old keys, then did not answer under the keys agreed with DG14's key): when such a
+session ends without FINISH (the client gives up, as the vendor clients do once the chip's
+channel is gone, or a timeout), the result is posted with ``chipAuthenticationResult``
+``FAILED`` and whatever the server holds (DG14, DG1 if read). That result is a complete
+verdict — no file still unread could make the document valid — so it is not a half-written
+one; and a hostile client gains nothing by provoking it, since it can only ever say NOT
+VALID, which the client could have had posted with FINISH anyway.
 """
 
 from __future__ import annotations
@@ -44,7 +61,7 @@ from emrtd.docval import result, verdict, wire
 from emrtd.docval.reasons import CloseReason
 from emrtd.docval.verdict import CheckResult
 from emrtd.docval.wire import WireFormatError
-from emrtd.errors import APDUError, EmrtdError
+from emrtd.errors import APDUError, EmrtdError, SecureMessagingError, StatusWordError
 from emrtd.exchange import Exchange
 from emrtd.interfaces import RandomSource
 from emrtd.lds.base import check_size
@@ -115,6 +132,25 @@ class Limits:
     include_files: bool = False
 
 
+#: Platforms whose clients relay queued APDUs one by one, in order. Android: the connector
+#: handles each message on Java-WebSocket's single read thread and transceives synchronously
+#: in ``WebsocketSessionCoordinator.onApduCommand`` (OVD-Kinegram-AG/emrtd-connector-sdk-android,
+#: kinegram-emrtd-connector/.../internal/protocol/WebsocketSessionCoordinator.java). Desktop:
+#: our client's driver queues messages and relays the next only after the card answered
+#: (docval_client.protocol.Driver). iOS is *not* one: its connector starts an unstructured
+#: Task per received message on a re-entrant actor (``setupConnectionHandlers`` →
+#: ``handleMessage`` → ``handleServerInitiatedAPDU`` awaiting the chip, in
+#: Sources/KinegramEmrtdConnector/WebSocket/WebSocketSessionCoordinator.swift of
+#: OVD-Kinegram-AG/emrtd-connector-sdk-ios), so a second APDU can reach the chip while the
+#: first is in flight, or overtake it.
+IN_ORDER_PLATFORMS = frozenset({"android", "desktop"})
+
+
+def default_pipelined(start: wire.Start) -> bool:
+    """Send the CA commands as one flight only to platforms known to relay them in order."""
+    return start.platform.lower() in IN_ORDER_PLATFORMS
+
+
 class ServerSession:
     """The server side of one WebSocket connection."""
 
@@ -127,6 +163,7 @@ class ServerSession:
         now: Callable[[], datetime],
         limits: Limits = Limits(),
         diagnostics_allowed: Callable[[str], bool] = lambda _client_id: False,
+        pipelined: Callable[[wire.Start], bool] | None = None,
     ) -> None:
         self.state = State.AWAIT_START
         self.close_reason: CloseReason | None = None
@@ -143,6 +180,11 @@ class ServerSession:
         self._chip = verdict.NOT_OFFERED
         self._relay: Exchange[Any] | None = None
         self._relay_sm: SecureMessaging | None = None
+        self._flight: chipauth.CAFlight | None = None
+        self._pipelined = pipelined or default_pipelined
+        self._clone_evidence = False  # CA failed because the chip did not answer under the new keys
+        self._dg1_before: bytes | None = None  # DG1 read under the old keys in the CA flight
+        self._flight_block = reader.DEFAULT_MAX_BLOCK
         self._send_result = False
         self._result: dict[str, Any] | None = None
         self._diagnostics_allowed = diagnostics_allowed
@@ -212,12 +254,14 @@ class ServerSession:
         return effects + self._close(CloseReason.NORMAL)
 
     def connection_lost(self) -> list[Effect]:
-        """The client went away: forget everything, post nothing."""
+        """The client went away: forget everything, post nothing (but the verdict on a chip
+        that failed CA with clone evidence)."""
         if self.state is State.CLOSED:
             return []
+        posted = self._post_clone_verdict()
         self.state = State.CLOSED
         self._forget()
-        return [CancelTimer("start"), CancelTimer("apdu"), CancelTimer("session")]
+        return [CancelTimer("start"), CancelTimer("apdu"), CancelTimer("session")] + posted
 
     @property
     def result(self) -> dict[str, Any] | None:
@@ -298,22 +342,65 @@ class ServerSession:
             self._chip = verdict.failed(plan.reason) if plan.offered else verdict.not_offered(plan.reason)
             self._ca_result = "FAILED" if plan.offered else "UNAVAILABLE"
             return [Send(wire.CaHandback(self._ca_result, handover.secure_messaging_info))]
-        self._relay = self._chip_authentication(plan, sm, block)
         self._relay_sm = sm
+        self._flight_block = block
         self.state = State.RELAYING
+        if self._start is not None and self._pipelined(self._start):
+            flight = chipauth.CAFlight(plan, sm, block)
+            self._flight = flight
+            self.relayed_apdus += len(flight.commands)
+            effects: list[Effect] = [SetTimer("apdu", self.limits.apdu_timeout)]
+            return effects + [Send(wire.ApduMessage(command.to_bytes())) for command in flight.commands]
+        self._relay = self._chip_authentication(plan, sm, block)
         return self._advance(None)
 
     def _chip_authentication(self, plan: chipauth.CAPlan, sm: SecureMessaging, block: int) -> Exchange[Any]:
         new = yield from chipauth.chip_authentication(plan, sm)
         self._relay_sm = new
-        dg1 = yield from reader.read_file(reader.DATA_GROUPS[1], new, max_block=block, use_sfi=True)
+        try:
+            dg1 = yield from reader.read_file(reader.DATA_GROUPS[1], new, max_block=block, use_sfi=True)
+        except SecureMessagingError:
+            self._clone_evidence = True
+            raise
+        except StatusWordError as exc:
+            self._clone_evidence = exc.sw in chipauth.SM_REFUSALS
+            raise
         return dg1
+
+    def _on_flight_answer(self, response: ResponseAPDU) -> list[Effect]:
+        flight = self._flight
+        assert flight is not None
+        try:
+            outcome = flight.receive(response)
+        except EmrtdError:
+            return self._close(CloseReason.PROTOCOL_ERROR)
+        if outcome is None:
+            return [SetTimer("apdu", self.limits.apdu_timeout)]
+        self._flight = None
+        if outcome.dg1_before is not None:
+            self._dg1_before = outcome.dg1_before
+        self._relay_sm = outcome.sm
+        if outcome.failure is not None:
+            self._clone_evidence = outcome.clone_evidence
+            self._chip = verdict.failed(outcome.failure)
+            return self._handback(dg1=None)
+        if outcome.dg1 is not None and outcome.dg1_complete:
+            return self._handback(dg1=outcome.dg1)
+        # the keys are proven; DG1 needs more than the flight's one block
+        block = self._flight_block
+        if outcome.dg1 is not None:
+            self._relay = reader.read_rest(reader.DATA_GROUPS[1], outcome.dg1, outcome.sm, max_block=block)
+        else:
+            self._relay = reader.read_file(reader.DATA_GROUPS[1], outcome.sm, max_block=block, use_sfi=False)
+        return self._advance(None)
 
     def _on_apdu(self, data: bytes) -> list[Effect]:
         try:
             response = ResponseAPDU.from_bytes(data)
         except APDUError:
             return self._close(CloseReason.PROTOCOL_ERROR)
+        if self._flight is not None:
+            return self._on_flight_answer(response)
         return self._advance(response)
 
     def _advance(self, response: ResponseAPDU | None) -> list[Effect]:
@@ -340,10 +427,25 @@ class ServerSession:
                 check_size("dg1", dg1)
             except EmrtdError:
                 dg1 = None
+        before, self._dg1_before = self._dg1_before, None
+        if before is not None:
+            try:
+                check_size("dg1", before)
+            except EmrtdError:
+                before = None
+        if before is not None and not chipauth.complete_tlv(before):
+            before = None  # only part of DG1 (a block shorter than the file): not a DG1 to hand on
+        if dg1 is not None and before is not None and dg1 != before:
+            self._chip = verdict.failed("DG1 read under the new keys differs from DG1 read before")
+            dg1 = None
         if dg1 is None:
             self._ca_result = "FAILED"
             if self._chip.passed is not False:
                 self._chip = verdict.failed("DG1 could not be read under the new keys")
+            if before is not None:  # read by the server itself, under the access-control keys
+                self._files["dg1"] = before
+                self._server_files.add("dg1")
+                effects.append(Send(wire.FileMessage("dg1", before)))
         else:
             self._ca_result = "SUCCESS"
             self._chip = verdict.PASSED
@@ -401,13 +503,39 @@ class ServerSession:
     def _close(self, reason: CloseReason) -> list[Effect]:
         if self.state is State.CLOSED:
             return []
+        posted = self._post_clone_verdict()
         self.state = State.CLOSED
         self.close_reason = reason
         self._forget()
-        return [CancelTimer("start"), CancelTimer("apdu"), CancelTimer("session"), CloseConnection(reason)]
+        return [CancelTimer("start"), CancelTimer("apdu"), CancelTimer("session")] + posted + [
+            CloseConnection(reason)
+        ]
+
+    def _post_clone_verdict(self) -> list[Effect]:
+        """The result of a session that ends before FINISH after CA failed with clone
+        evidence (see the module docstring); nothing otherwise."""
+        open_states = (State.READING, State.RELAYING)
+        if not self._clone_evidence or self._start is None or self.state not in open_states:
+            return []
+        try:
+            pa = passiveauth.verify(self._files, self._trust, self._now())
+            verdicts = verdict.verdicts(pa, self._chip, verdict.NOT_OFFERED)
+            body = result.build(self._start.validation_id, self._files, pa, verdicts)
+        except Exception as exc:  # noqa: BLE001 - never a traceback for the client
+            return [Log("error", f"clone verdict not built: {type(exc).__name__}")]
+        body["errors"] = [
+            "session ended before FINISH after chip authentication failed: "
+            "result posted with the files the server holds",
+            *body.get("errors", []),
+        ]
+        self._result = body
+        return [Log("info", "chip authentication failed with clone evidence: result posted"),
+                PostResult(self._start.client_id, body)]
 
     def _forget(self) -> None:
         self._files.clear()
+        self._flight = None
+        self._dg1_before = None
         self._relay = None
         self._relay_sm = None
         self._challenge = b""

@@ -13,16 +13,17 @@ keys from the static-ephemeral Diffie-Hellman secret; the SSC restarts at zero. 
 and returns either a :class:`CAPlan` or a typed :class:`NoChipAuthentication` saying why CA
 cannot run. None of the commands depends on a chip response, so :func:`prepare` produces
 them all with the keys that will follow. Success is proven only by reading a file under the
-new keys, which the caller does.
+new keys, which the caller does: one command at a time (:func:`chip_authentication`), or all
+of them back to back in one relay flight (:class:`CAFlight`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import crypto, dhgroups, ecmath, tlv
-from .apdu import CommandAPDU
-from .errors import AuthenticationError, EmrtdError, UnsupportedAlgorithmError
+from . import crypto, dhgroups, ecmath, reader, tlv
+from .apdu import CommandAPDU, ResponseAPDU
+from .errors import AuthenticationError, EmrtdError, SecureMessagingError, UnsupportedAlgorithmError
 from .exchange import Exchange, transmit
 from .interfaces import RandomSource
 from .lds import dg14
@@ -177,3 +178,131 @@ def chip_authentication(plan: CAPlan, sm: SecureMessaging) -> Exchange[SecureMes
         if not response.ok:
             raise AuthenticationError(f"chip refused CA with {response.sw:04X}", step=STEP)
     return plan.sm.copy()
+
+
+#: Plain status words with which a chip refuses a command whose secure messaging it cannot
+#: verify (ISO/IEC 7816-4: SM data objects missing or incorrect); it then ends the channel.
+SM_REFUSALS = frozenset({0x6987, 0x6988})
+
+
+@dataclass
+class FlightOutcome:
+    """What one relay flight of Chip Authentication showed.
+
+    ``failure`` is None when the chip proved the key: its answer under the new keys verified.
+    ``clone_evidence`` is True when the chip accepted every CA command under the old keys and
+    then did not answer under the keys agreed with DG14's public key: the chip does not hold
+    that key's private key (a clone), as opposed to a refusal or a relay failure.
+    ``dg1`` is DG1's first block under the new keys (``dg1_complete`` when it is the whole
+    file); ``dg1_before`` DG1 as read under the old keys at the start of the flight."""
+
+    failure: str | None
+    clone_evidence: bool
+    sm: SecureMessaging = field(repr=False)
+    dg1: bytes | None = field(default=None, repr=False)
+    dg1_complete: bool = False
+    dg1_before: bytes | None = field(default=None, repr=False)
+
+
+class CAFlight:
+    """Chip Authentication as one relay flight: every command protected in advance, sent back
+    to back, the answers checked in order.
+
+    The commands are, under the old keys, SELECT EF.DG1 and READ BINARY of its first
+    ``block`` bytes (with ``read_dg1_first``: so that DG1 is in hand even when CA fails),
+    then MSE:Set KAT, or MSE:Set AT and GENERAL AUTHENTICATE, and, under the new keys, READ
+    BINARY of DG1's first block (DG1 is still the current EF). None depends on an answer:
+    each later command is wrapped as if the earlier answers had come
+    (:meth:`~emrtd.sm.SecureMessaging.skip_response`). Only for a client that relays queued
+    commands strictly in order; for the others :func:`chip_authentication` sends one at a
+    time. The first failing answer decides the outcome; later answers are only counted."""
+
+    def __init__(self, plan: CAPlan, sm: SecureMessaging, block: int, *, read_dg1_first: bool = True) -> None:
+        dg1 = reader.DATA_GROUPS[1]
+        old = sm.copy()
+        steps: list[tuple[str, CommandAPDU, SecureMessaging]] = []
+
+        def add(kind: str, command: CommandAPDU, channel: SecureMessaging) -> None:
+            wrapped = channel.wrap(command)
+            steps.append((kind, wrapped, channel.copy()))
+            channel.skip_response()
+
+        if read_dg1_first:
+            add("select", reader.select_ef_command(dg1), old)
+            add("dg1-before", reader.read_command(0, block), old)
+        for command in plan.commands:
+            add("ca", command, old)
+        new = plan.sm.copy()
+        # DG1 is the current EF after the SELECT; else it is read by its short file identifier
+        add("dg1", reader.read_command(0, block, None if read_dg1_first else dg1.sfi), new)
+        self._steps = steps
+        self._old = sm
+        self._responses = 0
+        self._outcome: FlightOutcome | None = None
+        self._dg1_before: bytes | None = None
+        self.commands = tuple(command for _kind, command, _sm in steps)
+
+    @property
+    def done(self) -> bool:
+        return self._responses >= len(self._steps)
+
+    def receive(self, response: ResponseAPDU) -> FlightOutcome | None:
+        """The next answer, in order; the outcome once the last one is in."""
+        if self.done:
+            raise AuthenticationError("more answers than commands", step=STEP)
+        kind, _command, channel = self._steps[self._responses]
+        self._responses += 1
+        if self._outcome is None:
+            self._outcome = self._check(kind, channel, response)
+        if not self.done:
+            return None
+        if self._outcome is None:  # pragma: no cover - the last step always decides
+            raise AuthenticationError("flight ended without an outcome", step=STEP)
+        return self._outcome
+
+    def _check(self, kind: str, channel: SecureMessaging, response: ResponseAPDU) -> FlightOutcome | None:
+        try:
+            plain = channel.unwrap(response)
+        except SecureMessagingError as exc:
+            if kind == "dg1":
+                reason = f"the chip's answer under the new keys does not verify ({exc.message})"
+                return self._failed(reason, True)
+            return self._failed(f"{_STEP_NAMES[kind]}: {exc.message}", False)
+        if kind in ("select", "dg1-before"):
+            if plain.ok or plain.sw == 0x6282:
+                if kind == "dg1-before":
+                    self._dg1_before = plain.data
+                return None
+            if not response.data:  # a plain refusal: the old channel's counter is unknown now
+                return self._failed(f"{_STEP_NAMES[kind]} refused with {plain.sw:04X}", False)
+            return None  # a protected refusal: the counters still agree, CA goes on without it
+        if kind == "ca":
+            if plain.ok:
+                return None
+            return self._failed(f"chip refused CA with {plain.sw:04X}", False)
+        # the READ BINARY of DG1 under the new keys
+        if not response.data and plain.sw in SM_REFUSALS:
+            return self._failed(f"the chip did not accept the new keys ({plain.sw:04X})", True)
+        if not response.data:
+            return self._failed(f"DG1 under the new keys refused with {plain.sw:04X}", False)
+        # the answer verified under the new keys: the chip holds the private key
+        data = plain.data if plain.ok or plain.sw == 0x6282 else None
+        return FlightOutcome(
+            None, False, channel, data, data is not None and complete_tlv(data), self._dg1_before
+        )
+
+    def _failed(self, reason: str, evidence: bool) -> FlightOutcome:
+        return FlightOutcome(reason, evidence, self._old, dg1_before=self._dg1_before)
+
+
+_STEP_NAMES = {"select": "SELECT DG1", "dg1-before": "READ BINARY DG1", "ca": "Chip Authentication"}
+
+
+def complete_tlv(first_block: bytes) -> bool:
+    """Whether a file's first block holds the whole file its TLV header announces (a block
+    that is not TLV at all counts as whole: the reader would take no more of it either)."""
+    try:
+        _tag, length, header = tlv.decode_header(first_block, der=False)
+    except EmrtdError:
+        return True  # not a TLV: the block is all the reader would take (a finding for the parser)
+    return len(first_block) >= header + length

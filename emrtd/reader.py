@@ -110,8 +110,18 @@ def select_master_file(sm: SecureMessaging | None = None) -> Exchange[None]:
 
 def select_ef(ef: EF, sm: SecureMessaging | None = None) -> Exchange[None]:
     """SELECT an EF under the current DF by file identifier."""
-    response = yield from transmit(CommandAPDU(0x00, 0xA4, 0x02, 0x0C, ef.fid.to_bytes(2, "big")), sm)
+    response = yield from transmit(select_ef_command(ef), sm)
     response.check(f"SELECT {ef}")
+
+
+def select_ef_command(ef: EF) -> CommandAPDU:
+    """The plain SELECT EF by file identifier of :func:`select_ef`."""
+    return CommandAPDU(0x00, 0xA4, 0x02, 0x0C, ef.fid.to_bytes(2, "big"))
+
+
+def read_command(offset: int, length: int, sfi: int | None = None) -> CommandAPDU:
+    """The plain READ BINARY of :func:`read_binary` (by SFI when ``sfi`` is given)."""
+    return _read_command(offset, length, sfi)
 
 
 def _read_command(offset: int, length: int, sfi: int | None) -> CommandAPDU:
@@ -236,6 +246,22 @@ def read_file(
     else:
         if sfi is not None:
             blocks.sfi = True
+    result: bytes = yield from read_rest(ef, data, sm, max_block=blocks, progress=progress)
+    return result
+
+
+def read_rest(
+    ef: EF,
+    data: bytes,
+    sm: SecureMessaging | None = None,
+    *,
+    max_block: int | BlockSize = DEFAULT_MAX_BLOCK,
+    progress: Callable[[int, int], None] | None = None,
+) -> Exchange[bytes]:
+    """The rest of a file whose first block ``data`` (read at offset 0) is in hand, with the
+    file already the current EF; the damaged-file rules of :func:`read_file` apply."""
+    blocks = max_block if isinstance(max_block, BlockSize) else BlockSize(max_block)
+    step = f"READ BINARY {ef}"
     if not data:
         return b""
     try:

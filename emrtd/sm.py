@@ -82,6 +82,12 @@ class SecureMessaging:
         its secure messaging saw it (see :func:`emrtd.reader.read_binary`)."""
         self.ssc = (self.ssc - 1) % (1 << (8 * self.ssc_length))
 
+    def skip_response(self) -> None:
+        """Count the response to the command just wrapped without seeing it yet: for commands
+        sent back to back (:class:`emrtd.chipauth.CAFlight`), each later command is wrapped as
+        if the earlier answers had come; a copy taken before this call unwraps that answer."""
+        self._increment()
+
     def _encrypt(self, data: bytes) -> bytes:
         padded = crypto.pad(data, self.block)
         if self.algorithm == "3DES":

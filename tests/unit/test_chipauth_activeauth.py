@@ -10,7 +10,7 @@ import os
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from emrtd import activeauth, chipauth, exchange, pace, reader
+from emrtd import access, activeauth, chipauth, exchange, pace, reader
 from emrtd.apdu import CommandAPDU, ResponseAPDU
 from emrtd.errors import AuthenticationError, VerificationError
 from emrtd.lds import dg14, dg15
@@ -72,6 +72,76 @@ def test_gmrtd_recorded_ca_session_byte_for_byte() -> None:
     assert new.ks_mac.hex().upper() == "A942190365204A21409EB28B52BF9160"
     exchange.run(reader.select_ef(reader.file_by_name("dg14"), new), card.transmit)
     assert card.done and new.ssc == 2
+
+
+def test_one_flight_matches_the_recorded_ca_session() -> None:
+    """Wrapped in advance (each answer's count skipped), the one-flight CA commands are the
+    recorded session's byte for byte; its recorded answers verify in order and prove the keys."""
+    infos = dg14.parse(bytes.fromhex(AT_DG14)).security_infos
+    key_info, info = infos.chip_authentication_keys[0], infos.chip_authentication[0]
+    plan = chipauth.prepare(
+        key_info, fixed_random("80EBAFC8A51BECD4D90BB640EE38C9FD5C12748D28AAA37096B98C4533C4F5F5"), info
+    )
+    sm = SecureMessaging(
+        "AES",
+        bytes.fromhex("524170DE3419B7AF2F23E45AD6EF9595"),
+        bytes.fromhex("97893F5FDC29A5C13A924FE7D8ED44FD"),
+        0xF0,
+    )
+    flight = chipauth.CAFlight(plan, sm, 223, read_dg1_first=False)
+    assert [c.to_bytes().hex().upper() for c in flight.commands[:2]] == [c for c, _r in AT_SCRIPT[:2]]
+    for _command, response in AT_SCRIPT[:2]:
+        assert flight.receive(ResponseAPDU.from_bytes(bytes.fromhex(response))) is None
+    # the third command (READ BINARY DG1 under the new keys) was not recorded: answer it as
+    # the chip would, with the recorded new keys
+    chip_side = SecureMessaging(
+        "AES",
+        bytes.fromhex("C8E27260EFD3F318D18C080CBF11C7E6"),
+        bytes.fromhex("A942190365204A21409EB28B52BF9160"),
+        0,
+    )
+    assert chip_side.unwrap_command(flight.commands[2]).ins == 0xB0
+    outcome = flight.receive(chip_side.wrap_response(ResponseAPDU(bytes.fromhex("61035F1F00"), 0x9000)))
+    assert outcome is not None and outcome.failure is None and outcome.dg1 == bytes.fromhex("61035F1F00")
+    assert outcome.dg1_complete and outcome.sm.ssc == 2
+
+
+@pytest.mark.parametrize("profile", ["utopia", "utopia-bac", "utopia-dh"])
+def test_one_flight_against_the_virtual_chip(profile: str) -> None:
+    """Relayed in order to a chip: the flight proves the key and returns DG1 read before and
+    after CA (equal); a cloned chip is a failure with clone evidence and DG1 still in hand."""
+    for faults, ok in (((), True), (("clone",), False)):
+        chip = VirtualChip(profiles.load(profile, faults))
+        assert chip.config.mrz_key is not None
+        sm = exchange.run(access.open_document(chip.config.mrz_key, os.urandom), chip.transmit).sm
+        raw14 = exchange.run(reader.read_file(reader.file_by_name("dg14"), sm), chip.transmit)
+        plan = chipauth.plan_from_dg14(raw14, os.urandom)
+        assert isinstance(plan, chipauth.CAPlan)
+        flight = chipauth.CAFlight(plan, sm, 223)
+        answers = [chip.transmit(command) for command in flight.commands]  # all out before one is read
+        outcomes = [flight.receive(answer) for answer in answers]
+        outcome = outcomes[-1]
+        assert outcome is not None and outcomes[:-1] == [None] * (len(answers) - 1)
+        assert outcome.dg1_before is not None and outcome.dg1_before[0] == 0x61
+        if ok:
+            assert outcome.failure is None and outcome.dg1 == outcome.dg1_before and outcome.dg1_complete
+        else:
+            assert outcome.failure and outcome.clone_evidence and outcome.dg1 is None
+
+
+def test_one_flight_refused_ca_is_no_clone_evidence() -> None:
+    """A chip that refuses MSE:Set AT (protected 6A80) fails CA without clone evidence."""
+    infos = dg14.parse(profiles.passport("utopia").files["dg14"]).security_infos
+    plan = chipauth.prepare(infos.chip_authentication_keys[0], os.urandom, infos.chip_authentication[0])
+    sm = SecureMessaging("AES", bytes(16), bytes(16), 0)
+    flight = chipauth.CAFlight(plan, sm, 223, read_dg1_first=False)
+    chip_side = sm.copy()
+    chip_side.unwrap_command(flight.commands[0])
+    outcome = flight.receive(chip_side.wrap_response(ResponseAPDU(b"", 0x6A80)))
+    for _rest in flight.commands[1:]:
+        outcome = flight.receive(ResponseAPDU(b"", 0x6988))
+    assert outcome is not None and outcome.failure == "chip refused CA with 6A80"
+    assert not outcome.clone_evidence
 
 
 def test_ca_refusal_is_an_authentication_error() -> None:

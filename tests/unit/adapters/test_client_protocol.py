@@ -88,3 +88,35 @@ def test_server_close_ends_the_session(trust: TrustStore, clock: Clock) -> None:
     settle(pump, clock, steps=200)
     assert outcomes and outcomes[0].reason == "INVALID_CLIENT_ID" and outcomes[0].passport is None
     assert json.dumps(outcomes[0].reason)
+
+
+def test_queued_apdus_reach_the_card_one_at_a_time_in_order(trust: TrustStore, clock: Clock) -> None:  # noqa: F811
+    """The server sends the CA flight back to back; the desktop driver relays it to a slow card
+    one command at a time, in the order sent, and CA succeeds."""
+    server, results = make_server(trust, clock)
+    chip = VirtualChip(profiles.load("utopia"))
+    outstanding: list[int] = []
+    most = [0]
+
+    def slow_card(function: Any, command: bytes) -> Deferred[Any]:
+        outstanding.append(1)
+        most[0] = max(most[0], len(outstanding))
+        answer: Deferred[Any] = Deferred()
+
+        def reply() -> None:
+            outstanding.pop()
+            answer.callback(function(command))
+
+        clock.callLater(0.01, reply)
+        return answer
+
+    driver, outcomes = driver_for(chip, blocking=slow_card)
+    pump = connect(make_site(server), factory(URL, driver))[2]
+    for _ in range(400):
+        settle(pump, clock, steps=5)
+        clock.advance(0.01)
+        if outcomes:
+            break
+    assert outcomes and outcomes[0].passport is not None
+    assert outcomes[0].passport["chipAuthenticationResult"] == "SUCCESS"
+    assert most[0] == 1 and results.bodies == [outcomes[0].passport]

@@ -35,6 +35,7 @@ BASE: dict[str, Any] = {"trust": {"paths": ["t"]}, "clients": {"a": {"result_url
         ({"limits": {"start_timeout": True}}, "limits.start_timeout must be"),
         ({"server": {"include_files": "yes"}}, "server.include_files must be a bool"),
         ({"signing": {"key_id": "x"}}, "signing.key must name"),
+        ({"clients": {"a": {"result_url": "http://r/", "ca_relay": "x"}}}, "clients.a.ca_relay must be one"),
     ],
 )
 def test_mistakes_are_one_clear_line(change: dict[str, Any], message: str) -> None:
@@ -52,3 +53,19 @@ def test_unreadable_or_invalid_files(tmp_path: Path) -> None:
     (tmp_path / "broken.toml").write_text("[server\n")
     with pytest.raises(config.ConfigError, match="not valid TOML"):
         config.load(tmp_path / "broken.toml")
+
+
+def test_ca_relay_per_client() -> None:
+    """``clients.<id>.ca_relay`` overrides the platform rule; "auto" is the default and not stored."""
+    loaded = config.parse(
+        {
+            **BASE,
+            "clients": {
+                "a": {"result_url": "http://r/", "ca_relay": "sequential"},
+                "b": {"result_url": "http://r/", "ca_relay": "one_flight"},
+                "c": {"result_url": "http://r/"},
+            },
+        },
+        Path("/etc/docval"),
+    )
+    assert loaded.ca_relay == {"a": "sequential", "b": "one_flight"}

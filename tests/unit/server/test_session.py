@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,28 @@ def start_json(**fields: Any) -> str:
     )
 
 
+def relay(
+    session: ServerSession,
+    chip: VirtualChip,
+    out: list[Effect],
+    feed: Callable[[list[Effect]], list[Effect]] = lambda effects: effects,
+) -> tuple[list[Effect], int]:
+    """Relay the server's APDUs to ``chip`` one by one, in the order queued (Android and
+    desktop behaviour); returns every effect and the number of flights the server sent."""
+    queue = [m for m in sent(out) if isinstance(m, wire.ApduMessage)]
+    flights = 1 if queue else 0
+    relay.most_queued = len(queue)  # type: ignore[attr-defined]
+    while queue:
+        response = chip.transmit_raw(queue.pop(0).data)
+        more = feed(session.receive_binary(wire.ApduMessage(response).serialize()))
+        out = out + more
+        fresh = [m for m in sent(more) if isinstance(m, wire.ApduMessage)]
+        flights += bool(fresh)
+        queue += fresh
+        relay.most_queued = max(relay.most_queued, len(queue))  # type: ignore[attr-defined]
+    return out, flights
+
+
 @dataclass
 class ScriptedClient:
     """Reads a virtual chip the way the vendor clients do and talks to the session."""
@@ -91,6 +114,7 @@ class ScriptedClient:
     chip: VirtualChip
     effects: list[Effect] = field(default_factory=list)
     challenge: bytes = b""
+    flights: int = 0  # server messages that carried relayed APDUs (one network round trip each)
 
     def transmit(self, command: CommandAPDU) -> ResponseAPDU:
         return self.chip.transmit(command)
@@ -132,12 +156,7 @@ class ScriptedClient:
             self.feed(self.session.receive_binary(wire.FileMessage("dg14", files["dg14"]).serialize()))
             info = wire.SecureMessagingInfo.from_secure_messaging(sm)
             out = self.feed(self.session.receive_text(wire.serialize_text(wire.CaHandover(65536, 223, info))))
-            while True:
-                apdus = [m for m in sent(out) if isinstance(m, wire.ApduMessage)]
-                if not apdus:
-                    break
-                response = self.chip.transmit_raw(apdus[0].data)
-                out = self.feed(self.session.receive_binary(wire.ApduMessage(response).serialize()))
+            out, self.flights = relay(self.session, self.chip, out, self.feed)
             handback = [m for m in sent(out) if isinstance(m, wire.CaHandback)][0]
             sm = handback.secure_messaging_info.to_secure_messaging()
             if handback.check_result == "FAILED":
@@ -205,10 +224,19 @@ def test_genuine_passport_validates(trust: TrustStore, profile: str) -> None:
 
 
 def test_ca_relay_round_trips(trust: TrustStore) -> None:
-    """AES CA costs three relayed APDUs (MSE:Set AT, GA, one READ BINARY of DG1); 3DES KAT two."""
-    for profile, expected in (("utopia", 3), ("utopia-bac", 2)):
-        _session, client, _result = validate(trust, profile)
-        assert len([m for m in sent(client.effects) if isinstance(m, wire.ApduMessage)]) == expected
+    """Android/desktop get CA in one flight (SELECT + READ DG1, CA, READ DG1 under the new
+    keys); iOS one APDU at a time: three (AES) or two (3DES KAT) round trips."""
+    for profile, vendor, apdus, flights in (
+        ("utopia", "", 5, 1),
+        ("utopia-bac", "", 4, 1),
+        ("utopia", "android", 5, 1),
+        ("utopia", "ios", 3, 3),
+        ("utopia-bac", "ios", 2, 2),
+    ):
+        _session, client, result = validate(trust, profile, vendor=vendor)
+        assert len([m for m in sent(client.effects) if isinstance(m, wire.ApduMessage)]) == apdus
+        assert client.flights == flights, (profile, vendor)
+        assert result["chipAuthenticationResult"] == "SUCCESS"
 
 
 @pytest.mark.parametrize(
@@ -407,6 +435,124 @@ def test_vendor_transcripts(trust: TrustStore, vendor: str) -> None:
     assert result["activeAuthenticationResult"] == "UNAVAILABLE" and result["passiveAuthentication"]
 
 
+@pytest.mark.parametrize("profile", ["utopia", "utopia-bac"])
+def test_vendor_transcripts_relay(trust: TrustStore, profile: str) -> None:
+    """Android (queues APDUs, relays them in order) gets every CA command in one message
+    burst; iOS (a Task per message: order not kept) never has two APDUs outstanding."""
+    _session, client, result = validate(trust, profile, vendor="android")
+    assert client.flights == 1 and relay.most_queued > 1  # type: ignore[attr-defined]
+    assert result["chipAuthenticationResult"] == "SUCCESS"
+    _session, client, result = validate(trust, profile, vendor="ios")
+    assert relay.most_queued == 1 and client.flights > 1  # type: ignore[attr-defined]
+    assert result["chipAuthenticationResult"] == "SUCCESS"
+
+
+def _handover(
+    session: ServerSession, profile: str, *faults: str, platform: str = "android", block: int = 223
+) -> tuple[ScriptedClient, list[Effect]]:
+    """START, access control, DG14 and CA_HANDOVER; returns the client and the server's answer."""
+    client = ScriptedClient(session, VirtualChip(profiles.load(profile, faults)))
+    session.receive_text(start_json(platform=platform))
+    sm = client.open()
+    raw14 = client.read("dg14", sm)
+    assert raw14 is not None
+    session.receive_binary(wire.FileMessage("dg14", raw14).serialize())
+    info = wire.SecureMessagingInfo.from_secure_messaging(sm)
+    return client, session.receive_text(wire.serialize_text(wire.CaHandover(65536, block, info)))
+
+
+def _real_dg1(profile: str) -> bytes:
+    chip = VirtualChip(profiles.load(profile))
+    assert chip.config.mrz_key is not None
+    sm = exchange.run(access.open_document(chip.config.mrz_key, os.urandom), chip.transmit).sm
+    return exchange.run(reader.read_file(reader.DATA_GROUPS[1], sm), chip.transmit)
+
+
+@pytest.mark.parametrize("profile", ["utopia", "utopia-bac"])
+def test_clone_in_one_flight_hands_back_dg1(trust: TrustStore, profile: str) -> None:
+    """A cloned chip (CA key not the one in DG14): one flight, then FILE dg1 (read under the
+    old keys) before CA_HANDBACK FAILED, as the Android connector requires."""
+    session = new_session(trust)
+    client, out = _handover(session, profile, "clone")
+    out, flights = relay(session, client.chip, out)
+    messages = sent(out)
+    kinds = [type(m).__name__ for m in messages if not isinstance(m, wire.ApduMessage)]
+    assert flights == 1 and kinds == ["FileMessage", "CaHandback"]
+    assert messages[-1].check_result == "FAILED"
+    assert messages[-2].name == "dg1" and messages[-2].data == _real_dg1(profile)
+
+
+@pytest.mark.parametrize("platform", ["android", "iOS"])
+def test_clone_then_client_gives_up_posts_ca_failed(trust: TrustStore, platform: str) -> None:
+    """A clone, then the client's reads fail and it goes away before FINISH: the relying party
+    still gets a NOT VALID result with chipAuthenticationResult FAILED (DG1 when it was read)."""
+    session = new_session(trust)
+    client, out = _handover(session, "utopia", "clone", platform=platform)
+    relay(session, client.chip, out)
+    effects = session.connection_lost()
+    posts = [e for e in effects if isinstance(e, PostResult)]
+    assert len(posts) == 1
+    body = posts[0].body
+    assert body["chipAuthenticationResult"] == "FAILED" and body["passiveAuthentication"] is False
+    assert body["validationId"] == "v-1"
+    assert "chip authentication failed" in body["errors"][0]
+    if platform == "android":  # the one-flight read DG1 under the old keys first
+        assert body["mrzInfo"]["documentNumber"] == "UT1234567"
+    else:  # iOS: one command at a time, today's count: no DG1 in hand
+        assert body["mrzInfo"] is None
+
+
+def test_clone_then_timeout_posts_ca_failed(trust: TrustStore) -> None:
+    """The client falls silent after a failed CA: at max_session_time the CA FAILED result is
+    posted, then the session closes."""
+    session = new_session(trust)
+    client, out = _handover(session, "utopia", "clone")
+    relay(session, client.chip, out)
+    effects = session.timer_fired("session")
+    assert [type(e).__name__ for e in effects][-2:] == ["PostResult", "CloseConnection"]
+
+
+def test_relay_failure_is_not_clone_evidence(trust: TrustStore) -> None:
+    """A relay that fails (iOS answers 6F00 when it cannot reach the chip) is CA FAILED but no
+    evidence of a clone: a session that then ends posts nothing."""
+    for platform in ("android", "iOS"):
+        session = new_session(trust)
+        _client, out = _handover(session, "utopia", platform=platform)
+        while apdus := [m for m in sent(out) if isinstance(m, wire.ApduMessage)]:
+            out = []
+            for _apdu in apdus:
+                out += session.receive_binary(wire.ApduMessage(b"\x6f\x00").serialize())
+        handback = [m for m in sent(out) if isinstance(m, wire.CaHandback)]
+        assert handback and handback[0].check_result == "FAILED"
+        assert not [e for e in session.connection_lost() if isinstance(e, PostResult)]
+
+
+def test_dg1_longer_than_one_block_costs_one_more_flight(trust: TrustStore) -> None:
+    """With a 32-byte block DG1 (93 bytes) needs the flight and then the rest, one block at a time."""
+    session = new_session(trust)
+    client, out = _handover(session, "utopia", block=32)
+    out, flights = relay(session, client.chip, out)
+    handback = [m for m in sent(out) if isinstance(m, wire.CaHandback)][0]
+    dg1 = [m for m in sent(out) if isinstance(m, wire.FileMessage)][0]
+    assert handback.check_result == "SUCCESS" and dg1.data == _real_dg1("utopia")
+    assert flights == 1 + -(-(len(dg1.data) - 32) // 32)
+
+
+def test_pipelining_is_configurable_per_client(trust: TrustStore) -> None:
+    """``pipelined`` decides per START: an android client set to sequential gets one APDU at a time."""
+    session = ServerSession(
+        known_clients=lambda cid: cid == "client-1",
+        trust=trust,
+        random=challenge_then_urandom(),
+        now=lambda: NOW,
+        pipelined=lambda _start: False,
+    )
+    client, out = _handover(session, "utopia", platform="android")
+    assert len([m for m in sent(out) if isinstance(m, wire.ApduMessage)]) == 1
+    out, flights = relay(session, client.chip, out)
+    assert flights == 3
+
+
 def test_handover_with_java_signed_ssc_and_24_byte_desede_keys(trust: TrustStore) -> None:
     """A CA_HANDOVER written by a Java client (negative ssc, K1‖K2‖K1 keys) continues the BAC channel."""
     session = new_session(trust)
@@ -428,9 +574,7 @@ def test_handover_with_java_signed_ssc_and_24_byte_desede_keys(trust: TrustStore
             "ssc": ssc,
         },
     }
-    out = session.receive_text(json.dumps(handover))
-    while apdus := [m for m in sent(out) if isinstance(m, wire.ApduMessage)]:
-        out = session.receive_binary(wire.ApduMessage(client.chip.transmit_raw(apdus[0].data)).serialize())
+    out, _flights = relay(session, client.chip, session.receive_text(json.dumps(handover)))
     handback = [m for m in sent(out) if isinstance(m, wire.CaHandback)][0]
     assert handback.check_result == "SUCCESS"
 
