@@ -64,7 +64,9 @@ from emrtd.docval.wire import WireFormatError
 from emrtd.errors import APDUError, EmrtdError, SecureMessagingError, StatusWordError
 from emrtd.exchange import Exchange
 from emrtd.interfaces import RandomSource
+from emrtd.lds import dg14
 from emrtd.lds.base import check_size
+from emrtd.lds.securityinfos import SecurityInfos
 from emrtd.sm import SecureMessaging
 from emrtd.truststore import TrustStore
 
@@ -184,6 +186,7 @@ class ServerSession:
         self._pipelined = pipelined or default_pipelined
         self._clone_evidence = False  # CA failed because the chip did not answer under the new keys
         self._dg1_before: bytes | None = None  # DG1 read under the old keys in the CA flight
+        self._dg14_infos: SecurityInfos | None = None  # DG14 as parsed at the handover
         self._flight_block = reader.DEFAULT_MAX_BLOCK
         self._send_result = False
         self._result: dict[str, Any] | None = None
@@ -336,7 +339,13 @@ class ServerSession:
         sm = handover.secure_messaging_info.to_secure_messaging()
         transceive = handover.max_transceive_length_for_secure_messaging
         block = min(handover.max_block_size, 223 if transceive <= 256 else max(transceive - 64, 223))
-        plan = chipauth.plan_from_dg14(self._files["dg14"], self._random)
+        try:
+            self._dg14_infos = dg14.parse(self._files["dg14"]).security_infos  # parsed once a session
+            plan: chipauth.CAPlan | chipauth.NoChipAuthentication = chipauth.plan(
+                self._dg14_infos, self._random
+            )
+        except EmrtdError as exc:
+            plan = chipauth.NoChipAuthentication(f"DG14 cannot be parsed: {exc}", offered=True)
         if isinstance(plan, chipauth.NoChipAuthentication):
             # Nothing was sent to the chip: its channel is the client's, unchanged.
             self._chip = verdict.failed(plan.reason) if plan.offered else verdict.not_offered(plan.reason)
@@ -493,7 +502,7 @@ class ServerSession:
         if signature is None:
             return verdict.failed("DG15 present but no signature")
         try:
-            activeauth.verify_files(self._files, self._challenge, signature)
+            activeauth.verify_files(self._files, self._challenge, signature, dg14_infos=self._dg14_infos)
         except EmrtdError as exc:
             return verdict.failed(str(exc))
         return verdict.PASSED

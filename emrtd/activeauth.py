@@ -27,6 +27,7 @@ from .errors import AuthenticationError, UnsupportedAlgorithmError, Verification
 from .exchange import Exchange, transmit
 from .interfaces import RandomSource
 from .lds import dg14, dg15
+from .lds.securityinfos import SecurityInfos
 from .sm import SecureMessaging
 
 # ISO/IEC 10118-3 hash-function identifiers used in the ``hash-id ‖ CC`` trailer.
@@ -171,12 +172,20 @@ def verify(
     raise UnsupportedAlgorithmError("DG15 key is neither RSA nor EC", step=STEP)
 
 
-def verify_files(files: Mapping[str, bytes], challenge: bytes, signature: bytes) -> None:
+def verify_files(
+    files: Mapping[str, bytes],
+    challenge: bytes,
+    signature: bytes,
+    *,
+    dg14_infos: SecurityInfos | None = None,
+) -> None:
     """Check an AA signature against the files read from the chip: the key from DG15, and for
-    ECDSA the algorithm from DG14's ActiveAuthenticationInfo. Raises an :class:`EmrtdError`
-    (a malformed file or a signature that does not verify) with the reason."""
+    ECDSA the algorithm from DG14's ActiveAuthenticationInfo (``dg14_infos`` when the caller
+    parsed DG14 already). Raises an :class:`EmrtdError` (a malformed file or a signature that
+    does not verify) with the reason."""
     algorithm = None
     if "dg14" in files:
-        info = dg14.parse(files["dg14"]).security_infos.active_authentication
+        infos = dg14_infos if dg14_infos is not None else dg14.parse(files["dg14"]).security_infos
+        info = infos.active_authentication
         algorithm = info.signature_algorithm if info else None
     verify(dg15.parse(files["dg15"]).public_key, challenge, signature, algorithm)

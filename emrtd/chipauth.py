@@ -116,8 +116,7 @@ def prepare(
         raise UnsupportedAlgorithmError("ChipAuthenticationInfo and key disagree on DH/ECDH", step=STEP)
     group = key_domain(key_info.public_key)
     private = group.private_key(random)
-    public = group.public_key(private)
-    secret = group.secret(private, encode_public(key_info.public_key), STEP)
+    public, secret = group.agreement(private, encode_public(key_info.public_key), STEP)
     key_id = key_info.key_id if key_info.key_id is not None else info.key_id
     return CAPlan(info, commands(info, public, key_id, use_kat=use_kat), public, session(info, secret))
 

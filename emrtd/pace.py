@@ -99,6 +99,17 @@ class ECDomain:
         point = ecmath.multiply(self.curve, private, self.decode(public, step))
         return ecmath.check_point(self.curve, point, step)
 
+    def agreement(self, private: int, public: bytes, step: str) -> tuple[bytes, bytes]:
+        """Our public key and the shared secret with ``public``, the private key expanded once
+        (Chip Authentication's ephemeral key: one key generation and one exchange)."""
+        if self._native:
+            x, y = self.decode(public, step)
+            peer = ec.EllipticCurvePublicNumbers(x, y, self.curve.ec_curve()).public_key()
+            key = ec.derive_private_key(private, self.curve.ec_curve())
+            ours = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+            return ours, key.exchange(ec.ECDH(), peer)
+        return self.public_key(private), self.secret(private, public, step)
+
     def secret(self, private: int, public: bytes, step: str) -> bytes:
         """The shared secret: the x coordinate, as many bytes as the field (9303-11 §9.6)."""
         if self._native:
@@ -145,6 +156,10 @@ class DHDomain:
         if not 1 < y < p - 1 or pow(y, self.group.q, p) != 1:
             raise CryptoError("DH public value is not in the subgroup", step=step)
         return y
+
+    def agreement(self, private: int, public: bytes, step: str) -> tuple[bytes, bytes]:
+        """Our public key and the shared secret with ``public``."""
+        return self.public_key(private), self.secret(private, public, step)
 
     def secret(self, private: int, public: bytes, step: str) -> bytes:
         return pow(self.decode(public, step), private, self.group.p).to_bytes(self.group.size, "big")

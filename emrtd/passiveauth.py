@@ -105,8 +105,16 @@ def verify(files: Mapping[str, bytes], trust: TrustStore, at: datetime) -> Passi
         return PassiveAuthenticationResult(False, False, (), (), (f"sod: {exc}",))
 
     signature_ok, signer = _check_signature(parsed, errors)
+    no_chain: tuple[bool, TrustedCertificate | None] = (False, None)
     certificate_ok, csca = (
-        _check_certificate(signer, trust, at, files.get("dg1"), errors) if signer else (False, None)
+        _guarded(
+            lambda: _check_certificate(signer, trust, at, files.get("dg1"), errors),
+            no_chain,
+            "certificate",
+            errors,
+        )
+        if signer
+        else no_chain
     )
     checked, valid = _check_hashes(parsed, files, errors)
     return PassiveAuthenticationResult(
@@ -137,7 +145,9 @@ def _guarded(check: Callable[[], _T], failed: _T, what: str, errors: list[str]) 
 
 def _check_signature(parsed: sod.SOD, errors: list[str]) -> tuple[bool, x509.Certificate | None]:
     try:
-        return True, signeddata.verify_signer(parsed.signed_data, parsed.econtent, "SOD signature")
+        return True, signeddata.verify_signer(
+            parsed.signed_data, parsed.econtent, "SOD signature", parsed.certificates
+        )
     except EmrtdError as exc:
         errors.append(f"signature: {exc.message}")
     # Even when the signature fails, name the DSC for the report if there is one.
@@ -153,15 +163,14 @@ def _check_certificate(
     dsc: x509.Certificate, trust: TrustStore, at: datetime, raw_dg1: bytes | None, errors: list[str]
 ) -> tuple[bool, TrustedCertificate | None]:
     start = len(errors)
-    candidates = trust.issuers_of(dsc)
-    if not candidates:
+    csca = trust.verified_issuer(dsc)  # remembered per DSC: the usual case costs a hash
+    if csca is None and not trust.issuers_of(dsc):
         errors.append(f"certificate: no CSCA in the trust store for issuer {describe(dsc.issuer)}")
         return False, None
-    csca = next((c for c in candidates if c.verifies(dsc, "DSC")), None)
     if csca is None:
         errors.append(f"certificate: the DSC is not signed by a trusted CSCA ({describe(dsc.issuer)})")
         return False, None
-    if csca.certificate.subject != dsc.issuer:
+    if csca.certificate.subject.dump() != dsc.issuer.dump() and csca.certificate.subject != dsc.issuer:
         errors.append("certificate: the DSC's issuer name differs from the CSCA's subject")
     for what, cert in (("DSC", dsc), ("CSCA", csca.certificate)):
         problem = valid_at(cert, at)

@@ -8,6 +8,7 @@ is returned as a small value type that can become a ``cryptography`` key when ne
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from asn1crypto import core
@@ -32,7 +33,7 @@ class ECPublicKey:
         return b"\x04" + self.x.to_bytes(size, "big") + self.y.to_bytes(size, "big")
 
     def to_cryptography(self) -> ec.EllipticCurvePublicKey:
-        return ec.EllipticCurvePublicNumbers(self.x, self.y, self.curve.ec_curve()).public_key()
+        return _ec_public_key(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +155,22 @@ def _standardized(parameter_id: int, key_bits: bytes, notes: list[str]) -> Publi
     raise UnsupportedAlgorithmError(f"standardized domain parameters {parameter_id} are not supported")
 
 
+@functools.lru_cache(maxsize=1024)
+def _ec_public_key(key: ECPublicKey) -> ec.EllipticCurvePublicKey:
+    """The ``cryptography`` key of a point, made (and its point checked) once per key: a server
+    meets the same document signer keys again and again."""
+    return ec.EllipticCurvePublicNumbers(key.x, key.y, key.curve.ec_curve()).public_key()
+
+
 def parse_spki_noting(der: bytes) -> tuple[PublicKey, tuple[str, ...]]:
-    """:func:`parse_spki`, plus the oddities accepted on the way (a negative modulus …)."""
+    """:func:`parse_spki`, plus the oddities accepted on the way (a negative modulus …).
+    Results are kept for the last 1,024 distinct encodings (keys are immutable values; an
+    encoding that fails to parse is not kept)."""
+    return _parse_spki_cached(bytes(der))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_spki_cached(der: bytes) -> tuple[PublicKey, tuple[str, ...]]:
     notes: list[str] = []
     try:
         info = _SubjectPublicKeyInfo.load(der, strict=True)

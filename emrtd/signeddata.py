@@ -31,9 +31,10 @@ def signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.C
 
 def certificates(signed: cms.SignedData) -> tuple[x509.Certificate, ...]:
     """The X.509 certificates a SignedData carries (other certificate choices are skipped)."""
-    if signed["certificates"].native is None:
+    chosen = signed["certificates"]
+    if isinstance(chosen, core.Void):  # absent (decoding every certificate to test that is slow)
         return ()
-    return tuple(c.chosen for c in signed["certificates"] if c.name == "certificate")
+    return tuple(c.chosen for c in chosen if c.name == "certificate")
 
 
 def _name_set(name: x509.Name) -> frozenset[tuple[str, str]]:
@@ -46,13 +47,17 @@ def _name_set(name: x509.Name) -> frozenset[tuple[str, str]]:
     )
 
 
-def _signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.Certificate | None:
+def _signer_certificate(
+    signed: cms.SignedData, signer: cms.SignerInfo, certs: tuple[x509.Certificate, ...] | None = None
+) -> x509.Certificate | None:
     sid = signer["sid"]
-    for cert in certificates(signed):
+    for cert in certificates(signed) if certs is None else certs:
         if sid.name == "issuer_and_serial_number":
+            issuer = sid.chosen["issuer"]
             if cert.serial_number == sid.chosen["serial_number"].native and (
-                cert.issuer == sid.chosen["issuer"]
-                or _name_set(cert.issuer) == _name_set(sid.chosen["issuer"])
+                cert.issuer.dump() == issuer.dump()  # byte for byte: the usual case, and cheap
+                or cert.issuer == issuer  # RFC 5280 name matching
+                or _name_set(cert.issuer) == _name_set(issuer)
             ):
                 return cert
         elif cert.key_identifier == sid.chosen.native:
@@ -60,21 +65,29 @@ def _signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.
     return None
 
 
-def verify_signer(signed: cms.SignedData, econtent: bytes, step: str) -> x509.Certificate:
+def verify_signer(
+    signed: cms.SignedData,
+    econtent: bytes,
+    step: str,
+    certs: tuple[x509.Certificate, ...] | None = None,
+) -> x509.Certificate:
     """Check the single signer of ``signed`` over ``econtent``; return its certificate.
 
     Raises :class:`VerificationError` naming the failed check (content-type attribute,
     messageDigest, signature, or a malformed structure, which asn1crypto only finds when it
-    parses a part lazily) or :class:`UnsupportedAlgorithmError` for a disallowed algorithm."""
+    parses a part lazily) or :class:`UnsupportedAlgorithmError` for a disallowed algorithm.
+    ``certs`` are ``signed``'s certificates when the caller has them already."""
     try:
-        return _verify_signer(signed, econtent, step)
+        return _verify_signer(signed, econtent, step, certificates(signed) if certs is None else certs)
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as exc:
         if isinstance(exc, EmrtdError):
             raise
         raise VerificationError(f"malformed SignedData: {exc}", step=step) from None
 
 
-def _verify_signer(signed: cms.SignedData, econtent: bytes, step: str) -> x509.Certificate:
+def _verify_signer(
+    signed: cms.SignedData, econtent: bytes, step: str, certs: tuple[x509.Certificate, ...]
+) -> x509.Certificate:
     signer_infos = signed["signer_infos"]
     if len(signer_infos) != 1:
         raise VerificationError(f"{len(signer_infos)} signer infos, expected exactly one", step=step)
@@ -111,13 +124,13 @@ def _verify_signer(signed: cms.SignedData, econtent: bytes, step: str) -> x509.C
             step=step,
         )
 
-    certificate = _signer_certificate(signed, signer)
+    certificate = _signer_certificate(signed, signer, certs)
     if certificate is not None:
         check(certificate)
         return certificate
     # The sid names no certificate we can match: accept the one certificate of the SignedData
     # whose key verifies the signature (a certificate that does not verify is never taken).
-    for candidate in certificates(signed):
+    for candidate in certs:
         try:
             check(candidate)
         except EmrtdError:

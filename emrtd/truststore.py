@@ -13,6 +13,9 @@ CRL or master list that cannot be loaded is a :class:`~emrtd.errors.TrustStoreEr
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +31,7 @@ from .lds.sod import signed_content
 OID_MASTER_LIST = "2.23.136.1.1.2"
 MAX_FILE_SIZE = 16 * 1024 * 1024  # a master list is about 1 MB
 CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
+DSC_CACHE_SIZE = 4096  # verified DSCs remembered per trust store (a country has a handful live)
 CRL_SUFFIXES = (".crl",)
 ML_SUFFIXES = (".ml",)
 LDIF_SUFFIXES = (".ldif",)
@@ -204,6 +208,13 @@ class TrustStore:
             self._by_subject.setdefault(csca.certificate.subject.dump(), []).append(csca)
         self._revoked = {issuer: frozenset(serials) for issuer, serials in revoked.items()}
         self.skipped, self.master_lists, self.crls = skipped, master_lists, crls
+        #: SHA-256 of a DSC's DER → the CSCA whose key verified its signature. Only successes
+        #: are kept (a failure is checked again next time), at most DSC_CACHE_SIZE, least
+        #: recently used dropped first. The cache belongs to this store: a reloaded store (new
+        #: master list, new CRL) starts empty. Validity dates, key usage and revocation are
+        #: checked per session: they depend on the time and are cheap.
+        self._verified: OrderedDict[bytes, TrustedCertificate] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.cscas)
@@ -220,6 +231,26 @@ class TrustStore:
         by_key = self._by_key_id.get(key_id, []) if key_id else []
         by_name = self._by_subject.get(cert.issuer.dump(), [])
         return by_key + [c for c in by_name if c not in by_key]
+
+    def verified_issuer(
+        self, cert: x509.Certificate, candidates: list[TrustedCertificate] | None = None
+    ) -> TrustedCertificate | None:
+        """The CSCA of this store whose key signed ``cert`` (a DSC), or None; remembered for
+        the DSC (see ``_verified``)."""
+        digest = hashlib.sha256(cert.dump()).digest()
+        with self._verified_lock:
+            known = self._verified.get(digest)
+            if known is not None:
+                self._verified.move_to_end(digest)
+                return known
+        issuers = self.issuers_of(cert) if candidates is None else candidates
+        found = next((c for c in issuers if c.verifies(cert, "DSC")), None)
+        if found is not None:
+            with self._verified_lock:
+                self._verified[digest] = found
+                while len(self._verified) > DSC_CACHE_SIZE:
+                    self._verified.popitem(last=False)
+        return found
 
     def is_revoked(self, cert: x509.Certificate) -> bool:
         return cert.serial_number in self._revoked.get(cert.issuer.dump(), frozenset())
