@@ -247,7 +247,7 @@ class ValidationProtocol(WebSocketServerProtocol):
 
     def _lost(self, session: ServerSession) -> None:
         """The session ends without its client: only a result to post (a chip that failed CA
-        with clone evidence) and log lines remain to carry out."""
+        that failed CA by its own answers) and log lines remain to carry out."""
         self.apply([e for e in session.connection_lost() if isinstance(e, (PostResult, Log))])
 
     def shut_down(self) -> None:

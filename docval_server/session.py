@@ -36,8 +36,9 @@ file identifier under the new keys.
 When CA fails, CA_HANDBACK ``FAILED`` is preceded by FILE ``dg1`` whenever DG1 is in hand
 (the one-flight case reads it under the old keys first): the Android connector requires a
 ``dg1`` before any handback. A session normally posts nothing unless it reaches FINISH; the
-one exception is a failed CA with *clone evidence* (the chip accepted the CA commands under
-the old keys, then did not answer under the keys agreed with DG14's key): when such a
+one exception is a failed CA with *evidence from the chip itself* (answers whose secure
+messaging verified: a refused CA command, or no answer under the keys agreed with DG14's
+key, i.e. a clone — never a relay failure such as iOS's ``6F00``): when such a
 session ends without FINISH (the client gives up, as the vendor clients do once the chip's
 channel is gone, or a timeout), the result is posted with ``chipAuthenticationResult``
 ``FAILED`` and whatever the server holds (DG14, DG1 if read). That result is a complete
@@ -184,7 +185,7 @@ class ServerSession:
         self._relay_sm: SecureMessaging | None = None
         self._flight: chipauth.CAFlight | None = None
         self._pipelined = pipelined or default_pipelined
-        self._clone_evidence = False  # CA failed because the chip did not answer under the new keys
+        self._ca_evidence = False  # CA failed by the chip's own verified answers
         self._dg1_before: bytes | None = None  # DG1 read under the old keys in the CA flight
         self._dg14_infos: SecurityInfos | None = None  # DG14 as parsed at the handover
         self._flight_block = reader.DEFAULT_MAX_BLOCK
@@ -258,10 +259,10 @@ class ServerSession:
 
     def connection_lost(self) -> list[Effect]:
         """The client went away: forget everything, post nothing (but the verdict on a chip
-        that failed CA with clone evidence)."""
+        that failed CA by its own verified answers)."""
         if self.state is State.CLOSED:
             return []
-        posted = self._post_clone_verdict()
+        posted = self._post_ca_verdict()
         self.state = State.CLOSED
         self._forget()
         return [CancelTimer("start"), CancelTimer("apdu"), CancelTimer("session")] + posted
@@ -369,10 +370,10 @@ class ServerSession:
         try:
             dg1 = yield from reader.read_file(reader.DATA_GROUPS[1], new, max_block=block, use_sfi=True)
         except SecureMessagingError:
-            self._clone_evidence = True
+            self._ca_evidence = True
             raise
         except StatusWordError as exc:
-            self._clone_evidence = exc.sw in chipauth.SM_REFUSALS
+            self._ca_evidence = exc.sw in chipauth.SM_REFUSALS
             raise
         return dg1
 
@@ -390,7 +391,7 @@ class ServerSession:
             self._dg1_before = outcome.dg1_before
         self._relay_sm = outcome.sm
         if outcome.failure is not None:
-            self._clone_evidence = outcome.clone_evidence
+            self._ca_evidence = outcome.evidence
             self._chip = verdict.failed(outcome.failure)
             return self._handback(dg1=None)
         if outcome.dg1 is not None and outcome.dg1_complete:
@@ -512,7 +513,7 @@ class ServerSession:
     def _close(self, reason: CloseReason) -> list[Effect]:
         if self.state is State.CLOSED:
             return []
-        posted = self._post_clone_verdict()
+        posted = self._post_ca_verdict()
         self.state = State.CLOSED
         self.close_reason = reason
         self._forget()
@@ -520,11 +521,11 @@ class ServerSession:
             CloseConnection(reason)
         ]
 
-    def _post_clone_verdict(self) -> list[Effect]:
-        """The result of a session that ends before FINISH after CA failed with clone
-        evidence (see the module docstring); nothing otherwise."""
+    def _post_ca_verdict(self) -> list[Effect]:
+        """The result of a session that ends before FINISH after CA failed by the chip's own
+        verified answers (see the module docstring); nothing otherwise."""
         open_states = (State.READING, State.RELAYING)
-        if not self._clone_evidence or self._start is None or self.state not in open_states:
+        if not self._ca_evidence or self._start is None or self.state not in open_states:
             return []
         try:
             pa = passiveauth.verify(self._files, self._trust, self._now())
@@ -538,7 +539,7 @@ class ServerSession:
             *body.get("errors", []),
         ]
         self._result = body
-        return [Log("info", "chip authentication failed with clone evidence: result posted"),
+        return [Log("info", "chip authentication failed by the chip's own answers: result posted"),
                 PostResult(self._start.client_id, body)]
 
     def _forget(self) -> None:

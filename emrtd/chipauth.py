@@ -189,14 +189,16 @@ class FlightOutcome:
     """What one relay flight of Chip Authentication showed.
 
     ``failure`` is None when the chip proved the key: its answer under the new keys verified.
-    ``clone_evidence`` is True when the chip accepted every CA command under the old keys and
-    then did not answer under the keys agreed with DG14's public key: the chip does not hold
-    that key's private key (a clone), as opposed to a refusal or a relay failure.
+    ``evidence`` is True when the failure is the chip's own doing, shown by answers whose
+    secure messaging verified: it refused a CA command (a protected status word), or it
+    accepted them all and then did not answer under the keys agreed with DG14's public key
+    (it does not hold that key's private key: a clone). False for what the relay may have
+    caused: an answer that does not verify under the old keys, a plain status word, ``6F00``.
     ``dg1`` is DG1's first block under the new keys (``dg1_complete`` when it is the whole
     file); ``dg1_before`` DG1 as read under the old keys at the start of the flight."""
 
     failure: str | None
-    clone_evidence: bool
+    evidence: bool
     sm: SecureMessaging = field(repr=False)
     dg1: bytes | None = field(default=None, repr=False)
     dg1_complete: bool = False
@@ -278,7 +280,9 @@ class CAFlight:
         if kind == "ca":
             if plain.ok:
                 return None
-            return self._failed(f"chip refused CA with {plain.sw:04X}", False)
+            # a protected refusal verified under the old keys is the chip's answer; a plain one
+            # may be the relay's (6F00) or a counter that no longer agrees
+            return self._failed(f"chip refused CA with {plain.sw:04X}", bool(response.data))
         # the READ BINARY of DG1 under the new keys
         if not response.data and plain.sw in SM_REFUSALS:
             return self._failed(f"the chip did not accept the new keys ({plain.sw:04X})", True)

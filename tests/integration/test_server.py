@@ -307,6 +307,8 @@ async def converse(
             from_server.add(message.name)
         elif isinstance(message, wire.CaHandback):
             sm = message.secure_messaging_info.to_secure_messaging()
+            if message.check_result == "FAILED":  # the chip's channel is gone: as our desktop client
+                sm = exchange.run(access.open_document(key, os.urandom), transmit).sm
             break
         elif isinstance(message, tuple):
             return received

@@ -126,11 +126,12 @@ def test_one_flight_against_the_virtual_chip(profile: str) -> None:
         if ok:
             assert outcome.failure is None and outcome.dg1 == outcome.dg1_before and outcome.dg1_complete
         else:
-            assert outcome.failure and outcome.clone_evidence and outcome.dg1 is None
+            assert outcome.failure and outcome.evidence and outcome.dg1 is None
 
 
-def test_one_flight_refused_ca_is_no_clone_evidence() -> None:
-    """A chip that refuses MSE:Set AT (protected 6A80) fails CA without clone evidence."""
+def test_one_flight_refused_ca_is_the_chips_evidence() -> None:
+    """A chip that refuses MSE:Set AT with a protected 6A80 fails CA by its own answer; a plain
+    6F00 (what iOS relays when it cannot reach the chip) is no evidence."""
     infos = dg14.parse(profiles.passport("utopia").files["dg14"]).security_infos
     plan = chipauth.prepare(infos.chip_authentication_keys[0], os.urandom, infos.chip_authentication[0])
     sm = SecureMessaging("AES", bytes(16), bytes(16), 0)
@@ -140,8 +141,11 @@ def test_one_flight_refused_ca_is_no_clone_evidence() -> None:
     outcome = flight.receive(chip_side.wrap_response(ResponseAPDU(b"", 0x6A80)))
     for _rest in flight.commands[1:]:
         outcome = flight.receive(ResponseAPDU(b"", 0x6988))
-    assert outcome is not None and outcome.failure == "chip refused CA with 6A80"
-    assert not outcome.clone_evidence
+    assert outcome is not None and outcome.failure == "chip refused CA with 6A80" and outcome.evidence
+    relayed = chipauth.CAFlight(plan, sm, 223, read_dg1_first=False)
+    for _command in relayed.commands:
+        outcome = relayed.receive(ResponseAPDU(b"", 0x6F00))
+    assert outcome is not None and outcome.failure and not outcome.evidence
 
 
 def test_ca_refusal_is_an_authentication_error() -> None:

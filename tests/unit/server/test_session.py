@@ -512,7 +512,7 @@ def test_clone_then_timeout_posts_ca_failed(trust: TrustStore) -> None:
     assert [type(e).__name__ for e in effects][-2:] == ["PostResult", "CloseConnection"]
 
 
-def test_relay_failure_is_not_clone_evidence(trust: TrustStore) -> None:
+def test_relay_failure_is_no_evidence(trust: TrustStore) -> None:
     """A relay that fails (iOS answers 6F00 when it cannot reach the chip) is CA FAILED but no
     evidence of a clone: a session that then ends posts nothing."""
     for platform in ("android", "iOS"):
