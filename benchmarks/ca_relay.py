@@ -78,9 +78,10 @@ async def one_handover(url: str, profile: str, platform: str) -> tuple[float, fl
 
     def send(message: object) -> None:
         if isinstance(message, (wire.FileMessage, wire.ApduMessage)):
-            proto.sendMessage(message.serialize(), isBinary=True)
+            proto.sendMessage(message.serialize(), isBinary=True)  # type: ignore[no-untyped-call]
         else:
-            proto.sendMessage(wire.serialize_text(message).encode(), isBinary=False)  # type: ignore[arg-type]
+            text = wire.serialize_text(message)  # type: ignore[arg-type]
+            proto.sendMessage(text.encode(), isBinary=False)  # type: ignore[no-untyped-call]
 
     chip = VirtualChip(profiles.load(profile))
     send(wire.Start(f"ca-{os.urandom(4).hex()}", "bench", platform, True, False))

@@ -35,7 +35,7 @@ from datetime import datetime
 
 from _timing import per_second
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from docval_server.session import ServerSession
@@ -43,6 +43,7 @@ from emrtd import passiveauth, pubkey, tlv
 from emrtd.docval import wire
 from emrtd.lds import dg14, dg15
 from emrtd.pubkey import ECPublicKey
+from emrtd.signatures import HASHES
 from emrtd.sim import pki, profiles, testpki
 from emrtd.sim.chip import VirtualChip
 from emrtd.truststore import TrustStore
@@ -83,13 +84,6 @@ def run_sessions(profile: str, count: int, trust: TrustStore) -> list[float]:
     return costs
 
 
-HASHES = {
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
 OID_HASH = {
     bytes.fromhex("2b0e03021a"): "sha1",
     bytes.fromhex("608648016503040204"): "sha224",

@@ -34,7 +34,7 @@ from .errors import EmrtdError
 from .lds import cardsecurity, com, dg1, sod
 from .lds.securityinfos import SecurityInfos
 from .reader import DG_TAGS
-from .truststore import TrustedCertificate, TrustStore, describe, valid_at
+from .truststore import TrustedCertificate, TrustStore, describe, valid_at, validity
 
 
 @dataclass(frozen=True)
@@ -170,18 +170,14 @@ def _check_certificate(
     if csca is None:
         errors.append(f"certificate: the DSC is not signed by a trusted CSCA ({describe(dsc.issuer)})")
         return False, None
-    if csca.certificate.subject.dump() != dsc.issuer.dump() and csca.certificate.subject != dsc.issuer:
-        errors.append("certificate: the DSC's issuer name differs from the CSCA's subject")
-    for what, cert in (("DSC", dsc), ("CSCA", csca.certificate)):
-        problem = valid_at(cert, at)
+    key = b"static:" + hashlib.sha256(dsc.dump()).digest()  # this store's CSCA for the DSC is fixed
+    static = trust.remember(key, lambda: _static(dsc, csca))
+    assert static is not None
+    errors.extend(static.errors)
+    for what, period in (("DSC", static.dsc_validity), ("CSCA", static.csca_validity)):
+        problem = valid_at(period, at)
         if problem:
             errors.append(f"certificate: the {what} is {problem} at {at:%Y-%m-%d}")
-    dsc_usage = dsc.key_usage_value.native if dsc.key_usage_value else None
-    if dsc_usage is not None and "digital_signature" not in dsc_usage:
-        errors.append("certificate: the DSC's key usage does not allow digital signatures")
-    csca_usage = csca.certificate.key_usage_value.native if csca.certificate.key_usage_value else None
-    if csca_usage is not None and "key_cert_sign" not in csca_usage:
-        errors.append("certificate: the CSCA's key usage does not allow certificate signing")
     if trust.is_revoked(dsc):
         errors.append(f"certificate: the DSC (serial {dsc.serial_number:X}) is revoked")
     if raw_dg1 is not None:
@@ -194,6 +190,29 @@ def _check_certificate(
                 f"certificate: issuing state {state} does not match the CSCA's country {csca.country}"
             )
     return len(errors) == start, csca
+
+
+@dataclass(frozen=True)
+class _StaticChecks:
+    """What a DSC and its CSCA say whatever the document and the time (remembered per pair in
+    the trust store): name and key-usage findings, and both validity periods."""
+
+    errors: tuple[str, ...]
+    dsc_validity: tuple[datetime, datetime]
+    csca_validity: tuple[datetime, datetime]
+
+
+def _static(dsc: x509.Certificate, csca: TrustedCertificate) -> _StaticChecks:
+    errors = []
+    if csca.certificate.subject.dump() != dsc.issuer.dump() and csca.certificate.subject != dsc.issuer:
+        errors.append("certificate: the DSC's issuer name differs from the CSCA's subject")
+    dsc_usage = dsc.key_usage_value.native if dsc.key_usage_value else None
+    if dsc_usage is not None and "digital_signature" not in dsc_usage:
+        errors.append("certificate: the DSC's key usage does not allow digital signatures")
+    csca_usage = csca.certificate.key_usage_value.native if csca.certificate.key_usage_value else None
+    if csca_usage is not None and "key_cert_sign" not in csca_usage:
+        errors.append("certificate: the CSCA's key usage does not allow certificate signing")
+    return _StaticChecks(tuple(errors), validity(dsc), validity(csca.certificate))
 
 
 def _check_hashes(

@@ -10,6 +10,7 @@ explicit parameters work, including curves ``cryptography`` lacks (verified with
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from asn1crypto import algos
@@ -91,11 +92,10 @@ def verify(
     raise UnsupportedAlgorithmError(f"signature algorithm {name} is not supported", step=step)
 
 
-def _verify_pss(
-    public_key: pubkey.PublicKey, params: algos.RSASSAPSSParams, data: bytes, signature: bytes, step: str
-) -> None:
-    if not isinstance(public_key, rsa.RSAPublicKey):
-        raise VerificationError("RSA-PSS signature but the key is not RSA", step=step)
+@functools.lru_cache(maxsize=64)
+def _pss_parameters(der: bytes, step: str) -> tuple[str, padding.PSS]:
+    """RSASSA-PSS-params (by their encoding: a server sees a handful) → hash and padding."""
+    params = algos.RSASSAPSSParams.load(der)
     hash_name = _allowed(params["hash_algorithm"]["algorithm"].native, step)
     mgf = params["mask_gen_algorithm"]
     mgf_hash = (
@@ -103,7 +103,15 @@ def _verify_pss(
     )
     if mgf_hash is None:
         raise UnsupportedAlgorithmError("RSA-PSS mask generation is not MGF1", step=step)
-    pad = padding.PSS(padding.MGF1(HASHES[mgf_hash]()), params["salt_length"].native)
+    return hash_name, padding.PSS(padding.MGF1(HASHES[mgf_hash]()), params["salt_length"].native)
+
+
+def _verify_pss(
+    public_key: pubkey.PublicKey, params: algos.RSASSAPSSParams, data: bytes, signature: bytes, step: str
+) -> None:
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise VerificationError("RSA-PSS signature but the key is not RSA", step=step)
+    hash_name, pad = _pss_parameters(params.dump(), step)
     try:
         public_key.verify(signature, data, pad, HASHES[hash_name]())
     except InvalidSignature:

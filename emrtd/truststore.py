@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 from asn1crypto import core, crl, pem, x509
 
@@ -31,6 +32,7 @@ from .lds.sod import signed_content
 OID_MASTER_LIST = "2.23.136.1.1.2"
 MAX_FILE_SIZE = 16 * 1024 * 1024  # a master list is about 1 MB
 CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
+_T = TypeVar("_T")
 DSC_CACHE_SIZE = 4096  # verified DSCs remembered per trust store (a country has a handful live)
 CRL_SUFFIXES = (".crl",)
 ML_SUFFIXES = (".ml",)
@@ -213,7 +215,7 @@ class TrustStore:
         #: recently used dropped first. The cache belongs to this store: a reloaded store (new
         #: master list, new CRL) starts empty. Validity dates, key usage and revocation are
         #: checked per session: they depend on the time and are cheap.
-        self._verified: OrderedDict[bytes, TrustedCertificate] = OrderedDict()
+        self._verified: OrderedDict[bytes, Any] = OrderedDict()
         self._verified_lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -238,19 +240,29 @@ class TrustStore:
         """The CSCA of this store whose key signed ``cert`` (a DSC), or None; remembered for
         the DSC (see ``_verified``)."""
         digest = hashlib.sha256(cert.dump()).digest()
+
+        def find() -> TrustedCertificate | None:
+            issuers = self.issuers_of(cert) if candidates is None else candidates
+            return next((c for c in issuers if c.verifies(cert, "DSC")), None)
+
+        return self.remember(b"issuer:" + digest, find)
+
+    def remember(self, key: bytes, make: Callable[[], _T | None]) -> _T | None:
+        """``make()``, kept under ``key`` for this store's life unless it is None (what is
+        kept: facts about public certificates, never about a document's holder). At most
+        DSC_CACHE_SIZE entries, least recently used dropped first."""
         with self._verified_lock:
-            known = self._verified.get(digest)
+            known = self._verified.get(key)
             if known is not None:
-                self._verified.move_to_end(digest)
-                return known
-        issuers = self.issuers_of(cert) if candidates is None else candidates
-        found = next((c for c in issuers if c.verifies(cert, "DSC")), None)
-        if found is not None:
+                self._verified.move_to_end(key)
+                return known  # type: ignore[no-any-return]
+        made = make()
+        if made is not None:
             with self._verified_lock:
-                self._verified[digest] = found
+                self._verified[key] = made
                 while len(self._verified) > DSC_CACHE_SIZE:
                     self._verified.popitem(last=False)
-        return found
+        return made
 
     def is_revoked(self, cert: x509.Certificate) -> bool:
         return cert.serial_number in self._revoked.get(cert.issuer.dump(), frozenset())
@@ -358,11 +370,18 @@ def _is_ca(der: bytes) -> bool:
         return True  # let the certificate loader report what is wrong with it
 
 
-def valid_at(cert: x509.Certificate, at: datetime) -> str | None:
-    """None when ``at`` is inside the validity period, else "expired"/"not yet valid"."""
-    validity = cert["tbs_certificate"]["validity"]
-    if at < validity["not_before"].native:
+def validity(cert: x509.Certificate) -> tuple[datetime, datetime]:
+    """A certificate's (notBefore, notAfter)."""
+    period = cert["tbs_certificate"]["validity"]
+    return period["not_before"].native, period["not_after"].native
+
+
+def valid_at(cert: x509.Certificate | tuple[datetime, datetime], at: datetime) -> str | None:
+    """None when ``at`` is inside the validity period (of a certificate, or as given by
+    :func:`validity`), else "expired"/"not yet valid"."""
+    not_before, not_after = cert if isinstance(cert, tuple) else validity(cert)
+    if at < not_before:
         return "not yet valid"
-    if at > validity["not_after"].native:
+    if at > not_after:
         return "expired"
     return None
