@@ -19,6 +19,7 @@ of them back to back in one relay flight (:class:`CAFlight`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from . import crypto, dhgroups, ecmath, reader, tlv
@@ -115,8 +116,15 @@ def prepare(
     if info.key_agreement != key_info.key_agreement:
         raise UnsupportedAlgorithmError("ChipAuthenticationInfo and key disagree on DH/ECDH", step=STEP)
     group = key_domain(key_info.public_key)
-    private = group.private_key(random)
-    public, secret = group.agreement(private, encode_public(key_info.public_key), STEP)
+    if random is os.urandom and isinstance(group, ECDomain) and group.native:
+        # The system's random source: let OpenSSL draw the key from its own CSPRNG. That is
+        # half the cost of deriving a key from a scalar drawn here (cryptography's
+        # derive_private_key checks the new key with a second scalar multiplication). A
+        # random source passed in (tests, known-answer vectors) keeps the derivation.
+        public, secret = group.fresh_agreement(encode_public(key_info.public_key), STEP)
+    else:
+        private = group.private_key(random)
+        public, secret = group.agreement(private, encode_public(key_info.public_key), STEP)
     key_id = key_info.key_id if key_info.key_id is not None else info.key_id
     return CAPlan(info, commands(info, public, key_id, use_kat=use_kat), public, session(info, secret))
 

@@ -81,12 +81,20 @@ class ECDomain:
         return _sample(random, self.curve.n)
 
     @property
-    def _native(self) -> bool:
+    def native(self) -> bool:
         """Whether ``cryptography`` can do the work: a curve it knows, with the standard G."""
         return self.curve.cryptography_name is not None and self.generator == ecmath.generator(self.curve)
 
+    def fresh_agreement(self, public: bytes, step: str) -> tuple[bytes, bytes]:
+        """:meth:`agreement` with a key ``cryptography`` generates (only when :attr:`native`)."""
+        x, y = self.decode(public, step)
+        peer = ec.EllipticCurvePublicNumbers(x, y, self.curve.ec_curve()).public_key()
+        key = ec.generate_private_key(self.curve.ec_curve())
+        ours = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+        return ours, key.exchange(ec.ECDH(), peer)
+
     def public_key(self, private: int) -> bytes:
-        if self._native:
+        if self.native:
             key = ec.derive_private_key(private, self.curve.ec_curve())
             return key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
         return ecmath.encode(self.curve, ecmath.multiply(self.curve, private, self.generator))
@@ -102,7 +110,7 @@ class ECDomain:
     def agreement(self, private: int, public: bytes, step: str) -> tuple[bytes, bytes]:
         """Our public key and the shared secret with ``public``, the private key expanded once
         (Chip Authentication's ephemeral key: one key generation and one exchange)."""
-        if self._native:
+        if self.native:
             x, y = self.decode(public, step)
             peer = ec.EllipticCurvePublicNumbers(x, y, self.curve.ec_curve()).public_key()
             key = ec.derive_private_key(private, self.curve.ec_curve())
@@ -112,7 +120,7 @@ class ECDomain:
 
     def secret(self, private: int, public: bytes, step: str) -> bytes:
         """The shared secret: the x coordinate, as many bytes as the field (9303-11 §9.6)."""
-        if self._native:
+        if self.native:
             x, y = self.decode(public, step)
             peer = ec.EllipticCurvePublicNumbers(x, y, self.curve.ec_curve()).public_key()
             return ec.derive_private_key(private, self.curve.ec_curve()).exchange(ec.ECDH(), peer)
