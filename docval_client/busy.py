@@ -1,7 +1,9 @@
-"""One validation at a time per machine: ``docval-client read`` and the SDK's workflow hold an
-advisory lock (``flock``) on ``$TMPDIR/docval-client.lock``; the SDK refuses a new app
-connection with HTTP 409 while someone else holds it, as AusweisApp2 does for a running
-workflow. The kernel drops the lock when its holder exits, so a crash never leaves it stuck."""
+"""One validation at a time per reader: ``docval-client read`` holds an advisory lock
+(``flock``) on ``$TMPDIR/docval-client.<reader>.lock`` for the reader it uses, so two readers
+on one desk work side by side; the SDK's workflow holds ``$TMPDIR/docval-client.lock`` and
+refuses a new app connection with HTTP 409 while someone else holds it, as AusweisApp2 does
+for a running workflow. The kernel drops a lock when its holder exits, so a crash never
+leaves it stuck."""
 
 from __future__ import annotations
 
@@ -13,6 +15,12 @@ from pathlib import Path
 
 def lock_path() -> Path:
     return Path(tempfile.gettempdir()) / "docval-client.lock"
+
+
+def reader_lock_path(reader: str) -> Path:
+    """The lock of one reader (its name made safe for a file name)."""
+    safe = "".join(ch if ch.isalnum() else "_" for ch in reader)[:80] or "reader"
+    return Path(tempfile.gettempdir()) / f"docval-client.{safe}.lock"
 
 
 class WorkflowLock:

@@ -5,10 +5,18 @@
         (--mrz "LINE1LINE2" | --document-number N --birth YYMMDD --expiry YYMMDD | --can NNNNNN) \\
         [--reader NAME] [--json result.json] [--photo face.jpg] [--ca-file server.pem]
 
-The only module that prints or exits. Errors are one line (``--debug`` adds the traceback).
+The only module that prints or exits. Errors are one line with what to do about them
+(``--debug`` adds the traceback; with ``--json`` they are also written there as JSON).
 Exit codes: 0 the document validated (PA passed, CA and AA SUCCESS or UNAVAILABLE, as the
-vendor's iOS app decides), 1 it did not, 2 usage or environment errors (no reader, no card,
-server unreachable, wrong access key).
+vendor's iOS app decides; with ``--fail-expired`` also not expired), 1 it did not, 2 usage or
+environment errors (bad input, no reader, no card, server unreachable or silent, wrong access
+key: no verdict on the document).
+
+Defaults for ``--server``, ``--client-id``, ``--ca-file``, ``--reader`` and headers come from
+the environment (``DOCVAL_SERVER``, ``DOCVAL_CLIENT_ID``, ``DOCVAL_CA_FILE``, ``DOCVAL_READER``,
+``DOCVAL_AUTHORIZATION``), else from ``$XDG_CONFIG_HOME/docval/client.toml`` (keys
+``server``, ``client_id``, ``ca_file``, ``reader``, ``authorization`` and a ``headers`` table);
+the command line wins.
 """
 
 from __future__ import annotations
@@ -20,52 +28,47 @@ import sys
 import time
 import traceback
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from emrtd import mrz
 from emrtd.docval.reasons import CloseReason
-from emrtd.docval.verdict import validated
 from emrtd.errors import EmrtdError
 
+from . import advice
+from . import summary as summaries
 from .card import CardError, PcscCard, list_readers
 from .session import Options, Outcome, Progress, validation
 
+EXIT_CODES = """exit codes:
+  0  VALID: Passive Authentication passed, chip and active authentication SUCCESS or not
+     offered (and, with --fail-expired, the document has not expired)
+  1  NOT VALID: the checks ran and the document failed one
+  2  no verdict: bad input, no reader or card, server unreachable or silent, access key refused"""
+
 
 def _access_key(args: argparse.Namespace) -> mrz.AccessKey:
-    if args.can:
-        return mrz.CANKey(args.can)
-    if args.mrz:
-        return mrz.parse(args.mrz.replace("\\n", "\n"), strict=False).access_key
-    if args.document_number and args.birth and args.expiry:
-        return mrz.MRZKey(args.document_number, args.birth, args.expiry)
-    raise EmrtdError("give --mrz, or --document-number with --birth and --expiry, or --can")
+    """The access key from what was typed, checked before anything touches the card: the MRZ
+    with its check digits, the fields' formats, the CAN's six digits."""
+    try:
+        if args.can:
+            return mrz.CANKey(args.can)
+        if args.mrz:
+            return mrz.parse(args.mrz.replace("\\n", "\n"), strict=True).access_key
+        if args.document_number and args.birth and args.expiry:
+            return mrz.MRZKey(args.document_number, args.birth, args.expiry)
+    except EmrtdError as exc:
+        raise advice.UsageError(
+            f"{exc}: check what you typed against the document (nothing was sent to the chip)"
+        ) from None
+    raise advice.UsageError("give --mrz, or --document-number with --birth and --expiry, or --can")
 
 
-def summary(passport: dict[str, Any], notes: tuple[str, ...] = ()) -> list[str]:
-    info = passport.get("mrzInfo") or {}
-    details = passport.get("passiveAuthenticationDetails") or {}
-
-    def mark(flag: bool) -> str:
-        return "✔" if flag else "✘"
-
-    lines = [
-        f"holder:    {info.get('primaryIdentifier', '?')}, {' '.join(info.get('secondaryIdentifier') or [])}",
-        f"document:  {info.get('documentCode', '?')} {info.get('documentNumber', '?')} "
-        f"({info.get('issuingState', '?')}), expires {info.get('dateOfExpiry', '?')}",
-        f"  {mark(bool(details.get('sodSignatureValid')))} SOD signature",
-        f"  {mark(bool(details.get('documentCertificateValid')))} document signer certificate",
-        f"  {mark(bool(details.get('allHashesValid')))} data group hashes "
-        f"{details.get('dataGroupsWithValidHash')}",
-        f"  {mark(passport.get('chipAuthenticationResult') != 'FAILED')} chip authentication: "
-        f"{passport.get('chipAuthenticationResult')}",
-        f"  {mark(passport.get('activeAuthenticationResult') != 'FAILED')} active authentication: "
-        f"{passport.get('activeAuthenticationResult')}",
-    ]
-    lines += [f"  ! {error}" for error in passport.get("errors") or []]
-    lines += [f"  i {note}" for note in notes]
-    lines.append("VALID" if validated(passport) else "NOT VALID")
-    return lines
+def summary(
+    passport: dict[str, Any], notes: tuple[str, ...] = (), *, fail_expired: bool = False
+) -> list[str]:
+    return summaries.lines(passport, notes, today=date.today(), fail_expired=fail_expired)
 
 
 class ProgressView:
@@ -132,54 +135,113 @@ def read_offline(args: argparse.Namespace) -> int:
 
     key = _access_key(args)
     trust = TrustStore.load(args.trust_store)
+    print(f"waiting up to {args.wait:g} s for a passport on a reader...", file=_out(args), flush=True)
     card = PcscCard(args.reader, wait=args.wait)
-    print(f"reader: {card.reader}; verifying locally against {len(trust)} CSCAs", flush=True)
+    lock = _locked(card)
+    print(f"reader: {card.reader}; verifying locally against {len(trust)} CSCAs", file=_out(args), flush=True)
     started = time.monotonic()
     try:
         link = exchange.run(extended_length.negotiate(card.atr, card.max_apdu, **_link(args)), card.transmit)
-        _print_link(link.blocks.size, link.extended, link.source)
+        _print_link(link.blocks.size, link.extended, link.source, _out(args))
         passport = exchange.run(
             verify_locally(key, trust, datetime.now(UTC), os.urandom, max_block=link.blocks), card.transmit
         )
     finally:
         card.close()
-    print(f"read in {time.monotonic() - started:.2f} s", flush=True)
+        lock.release()
+    print(f"read in {time.monotonic() - started:.2f} s", file=_out(args), flush=True)
     return _report(passport, args)
 
 
-def _print_link(block: int, extended: bool, source: str) -> None:
+def _print_link(block: int, extended: bool, source: str, out: Any = None) -> None:
     kind = "extended-length" if extended else "short"
-    print(f"  {kind} APDUs, {block}-byte blocks ({source})", flush=True)
+    print(f"  {kind} APDUs, {block}-byte blocks ({source})", file=out or sys.stdout, flush=True)
 
 
 def _report(passport: dict[str, Any], args: argparse.Namespace, notes: tuple[str, ...] = ()) -> int:
-    for line in summary(passport, notes):
-        print(line)
-    if args.json:
+    out = sys.stderr if args.json == "-" else sys.stdout  # stdout is the JSON's then
+    for line in summary(passport, notes, fail_expired=args.fail_expired):
+        print(line, file=out)
+    if args.json == "-":
+        print(json.dumps(passport, indent=2))
+    elif args.json:
         Path(args.json).write_text(json.dumps(passport, indent=2))
-    if args.photo and passport.get("facePhoto"):
-        Path(args.photo).write_bytes(base64.b64decode(passport["facePhoto"]))
-        print(f"photo written to {args.photo}")
-    return 0 if validated(passport) else 1
+    if args.photo:
+        if passport.get("facePhoto"):
+            print(_write_photo(base64.b64decode(passport["facePhoto"]), Path(args.photo)), file=out)
+        else:
+            print("no face photo in the result: nothing written to " + args.photo, file=out)
+    return 0 if summaries.verdict(passport, today=date.today(), fail_expired=args.fail_expired) else 1
+
+
+PHOTO_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".jp2": "JPEG2000", ".j2k": "JPEG2000"}
+
+
+def _out(args: argparse.Namespace) -> Any:
+    """Where the human-readable lines go: stdout, unless the JSON goes there (--json -)."""
+    return sys.stderr if getattr(args, "json", None) == "-" else sys.stdout
+
+
+def _check_photo_path(path: str | None) -> None:
+    """--photo must name a file that can be written, checked before the card is read."""
+    if not path:
+        return
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise advice.UsageError(f"--photo {path}: the folder {folder} does not exist")
+    import os
+
+    if not os.access(folder, os.W_OK):
+        raise advice.UsageError(f"--photo {path}: the folder {folder} is not writable")
+
+
+def _write_photo(data: bytes, path: Path) -> str:
+    """Write the face image in the format the file name asks for (.jpg, .png, .jp2),
+    converting with Pillow when the chip holds another; an unknown extension gets the
+    chip's bytes as they are. Returns what was written, for the user."""
+    import io
+
+    from PIL import Image
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        held = image.format or "unknown"
+    except Exception:  # noqa: BLE001 - an undecodable image is written as it is
+        path.write_bytes(data)
+        return f"photo written to {path} as held by the chip (not a decodable image)"
+    wanted = PHOTO_FORMATS.get(path.suffix.lower())
+    if wanted is None or wanted == held:
+        path.write_bytes(data)
+        return f"photo written to {path} ({held}, as held by the chip)"
+    converted = image.convert("RGB") if wanted == "JPEG" else image
+    converted.save(path, format=wanted)
+    return f"photo written to {path} ({wanted}, converted from the chip's {held})"
 
 
 def read(args: argparse.Namespace) -> int:
-    from .busy import WorkflowLock
+    _check_photo_path(args.photo)
+    if not args.offline:
+        if not args.server or not args.client_id:
+            raise advice.UsageError("read needs --server and --client-id (or --offline --trust-store DIR)")
+        advice.server_url(args.server)
+    _access_key(args)  # checked before the card is touched
+    return _read(args)
 
-    lock = WorkflowLock()
+
+def _locked(card: PcscCard) -> Any:
+    """The reader's lock, taken; a reader in use by another docval-client is a clear error."""
+    from .busy import WorkflowLock, reader_lock_path
+
+    lock = WorkflowLock(reader_lock_path(card.reader))
     if not lock.acquire():
-        raise EmrtdError("another validation is running on this machine (docval-client read or sdk)")
-    try:
-        return _read(args)
-    finally:
-        lock.release()
+        card.close()
+        raise advice.UsageError(f"another docval-client is using the reader {card.reader!r}")
+    return lock
 
 
 def _read(args: argparse.Namespace) -> int:
     if args.offline:
         return read_offline(args)
-    if not args.server or not args.client_id:
-        raise EmrtdError("read needs --server and --client-id (or --offline --trust-store DIR)")
 
     from twisted.internet import reactor as _reactor
 
@@ -187,8 +249,10 @@ def _read(args: argparse.Namespace) -> int:
 
     reactor: Any = _reactor
     key = _access_key(args)
+    print(f"waiting up to {args.wait:g} s for a passport on a reader...", file=_out(args), flush=True)
     card = PcscCard(args.reader, wait=args.wait)
-    print(f"reader: {card.reader}", flush=True)
+    lock = _locked(card)
+    print(f"reader: {card.reader}", file=_out(args), flush=True)
     options = Options(
         args.validation_id or str(uuid.uuid4()),
         args.client_id,
@@ -198,9 +262,11 @@ def _read(args: argparse.Namespace) -> int:
         max_block=args.max_block,
         atr=card.atr,
         reader_max_apdu=card.max_apdu,
+        enable_diagnostics=args.diagnostics,
+        server_timeout=args.server_timeout,
     )
     started = time.monotonic()
-    driver = Driver(validation(options), card.transmit_raw, ProgressView())
+    driver = Driver(validation(options), card.transmit_raw, ProgressView(_out(args)))
     result: dict[str, Any] = {}
 
     def finished(outcome: Outcome) -> None:
@@ -214,22 +280,54 @@ def _read(args: argparse.Namespace) -> int:
 
     driver.done.addCallback(finished)
     reactor.addSystemEventTrigger("before", "shutdown", driver.cancel)  # Ctrl-C: CANCELLED_BY_USER
-    connect(args.server, driver, ca_file=args.ca_file, insecure=args.insecure)
+    connect(
+        args.server, driver, ca_file=args.ca_file, insecure=args.insecure, headers=_headers(args),
+        timeout=args.server_timeout,
+    )
     reactor.run()
     card.close()
+    lock.release()
     outcome: Outcome | None = result.get("outcome")
     if outcome is None:
         raise EmrtdError("cancelled")
     elapsed = time.monotonic() - started
     if outcome.length_source:  # empty when the session never started (server unreachable)
-        _print_link(outcome.block, outcome.extended_length, outcome.length_source)
-    print(f"{outcome.apdus} APDUs, {outcome.chip_bytes} bytes from the chip in {elapsed:.2f} s", flush=True)
+        _print_link(outcome.block, outcome.extended_length, outcome.length_source, _out(args))
+    print(
+        f"{outcome.apdus} APDUs, {outcome.chip_bytes} bytes from the chip in {elapsed:.2f} s",
+        file=_out(args),
+        flush=True,
+    )
     if outcome.passport is None:
         reason = outcome.reason.value if isinstance(outcome.reason, CloseReason) else outcome.reason
-        message = driver.error or reason or "the server closed without a result"
-        print(f"error: {message}", file=sys.stderr)
-        return 2  # no result: an error of the session, not a verdict on the document
+        hint = advice.close_hint(reason) if reason else None
+        unreachable = "cannot reach the server: "
+        if driver.error and driver.error.startswith(unreachable):
+            message = advice.connection_hint(driver.error.removeprefix(unreachable), args.server)
+        else:
+            told = f"{reason}: {hint}" if hint else reason
+            message = driver.error or told or "the server closed without a result"
+        # no result: an error of the session, not a verdict on the document
+        raise SessionError(message, reason or "")
     return _report(outcome.passport, args, outcome.notes)
+
+
+class SessionError(EmrtdError):
+    """The session ended without a result; ``reason`` is the close reason."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _headers(args: argparse.Namespace) -> dict[str, str]:
+    headers = dict(args.config_headers)
+    for text in args.header:
+        name, value = advice.header(text)
+        headers[name] = value
+    if args.authorization:
+        headers["Authorization"] = args.authorization
+    return headers
 
 
 def sdk(args: argparse.Namespace) -> int:
@@ -297,14 +395,73 @@ def readers(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings() -> dict[str, Any]:
+    """Defaults from the environment, else from the user's client.toml (see the module doc)."""
+    import os
+    import tomllib
+
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    path = Path(base) / "docval" / "client.toml"
+    file: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            file = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise advice.UsageError(f"cannot read {path}: {exc}") from None
+    unknown = set(file) - {"server", "client_id", "ca_file", "reader", "authorization", "headers"}
+    if unknown:
+        raise advice.UsageError(f"{path}: unknown setting {sorted(unknown)[0]!r}")
+    settings = {key: file.get(key) for key in ("server", "client_id", "ca_file", "reader", "authorization")}
+    for key in settings:
+        value = os.environ.get(f"DOCVAL_{key.upper()}")
+        if value:
+            settings[key] = value
+    headers = file.get("headers") or {}
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise advice.UsageError(f"{path}: headers must map names to strings")
+    settings["headers"] = headers
+    return settings
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("docval")
+    except Exception:  # noqa: BLE001 - running from a checkout without metadata
+        from emrtd import __version__
+
+        return __version__
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="docval-client", description=__doc__.split("\n")[0])
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    parser = argparse.ArgumentParser(
+        prog="docval-client",
+        description=__doc__.split("\n")[0],
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"docval-client {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("readers", help="list readers and whether a card is present").set_defaults(run=readers)
-    r = sub.add_parser("read", help="read and validate the passport on a reader")
-    r.add_argument("--server", help="ws:// or wss:// URL of /ws2/validate")
-    r.add_argument("--client-id")
+    listing = sub.add_parser("readers", help="list readers and whether a card is present", parents=[common])
+    listing.set_defaults(run=readers)
+    try:
+        settings = _settings()
+    except advice.UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    r = sub.add_parser(
+        "read",
+        help="read and validate the passport on a reader",
+        parents=[common],
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("--server", default=settings["server"], help="ws:// or wss:// URL of /ws2/validate")
+    r.add_argument("--client-id", default=settings["client_id"])
     r.add_argument("--offline", action="store_true", help="verify locally, without a server")
     r.add_argument("--trust-store", help="with --offline: folder of CSCA certificates, master lists, CRLs")
     r.add_argument("--validation-id")
@@ -314,13 +471,25 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--expiry", help="date of expiry YYMMDD")
     r.add_argument("--can", help="the 6-digit card access number")
     r.add_argument(
-        "--reader", help="reader name (prefix) or number from 'readers'; default: the first with a card"
+        "--reader", default=settings["reader"],
+        help="reader name (prefix) or number from 'readers'; default: the first with a card",
     )
     r.add_argument("--wait", type=float, default=10.0, help="seconds to wait for a card")
-    r.add_argument("--json", help="write the result JSON here")
-    r.add_argument("--photo", help="write the face image here")
-    r.add_argument("--ca-file", help="CA certificate for a wss:// server")
+    r.add_argument("--json", help="write the result JSON here ('-': standard output); errors too")
+    r.add_argument("--photo", help="write the face image here (.jpg, .png or .jp2: converted as asked)")
+    r.add_argument("--ca-file", default=settings["ca_file"], help="CA certificate for a wss:// server")
     r.add_argument("--insecure", action="store_true", help="do not verify the wss:// server certificate")
+    r.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
+                   help="send this HTTP header with the WebSocket handshake; repeatable")
+    r.add_argument("--authorization", default=settings["authorization"], metavar="VALUE",
+                   help="the Authorization header the server requires (e.g. 'Bearer s3cret')")
+    r.add_argument("--server-timeout", type=float, default=20.0, metavar="SECONDS",
+                   help="give up when the server is silent this long (ACCEPT, each relayed APDU, the "
+                   "handback; RESULT gets 45 s); default 20")
+    r.add_argument("--fail-expired", action="store_true",
+                   help="an expired document is NOT VALID (exit 1); by default expiry is only shown")
+    r.add_argument("--diagnostics", action="store_true",
+                   help="ask the server for a diagnostic session and send it MONITORING step messages")
     r.add_argument(
         "--extended-length",
         action=argparse.BooleanOptionalAction,
@@ -334,8 +503,9 @@ def main(argv: list[str] | None = None) -> int:
         help="READ BINARY block size; default: the largest the chip and reader allow (223 without "
         "extended length); a refused long read falls back to 223 by itself",
     )
-    r.set_defaults(run=read)
-    k = sub.add_parser("sdk", help="serve the local SDK WebSocket for apps (ws://127.0.0.1:PORT/sdk)")
+    r.set_defaults(run=read, config_headers=settings["headers"])
+    k = sub.add_parser("sdk", help="serve the local SDK WebSocket for apps (ws://127.0.0.1:PORT/sdk)",
+                       parents=[common])
     k.add_argument("--port", type=int, default=24727, help="TCP port on 127.0.0.1; 0 picks one and "
                    "writes it to $TMPDIR/docval-client.<pid>.port")
     k.add_argument("--simulator", nargs="?", const="utopia", default=None, metavar="PROFILE",
@@ -346,21 +516,40 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="also allow this web origin (e.g. http://localhost:5173, or null for file:// "
                    "pages) with DocVal servers on this machine; repeatable")
-    k.add_argument("--ca-file", help="CA certificate for wss:// DocVal servers without their own ca_file")
+    k.add_argument("--ca-file", default=settings["ca_file"],
+                   help="CA certificate for wss:// DocVal servers without their own ca_file")
     k.add_argument("--insecure", action="store_true", help="do not verify wss:// server certificates")
     k.set_defaults(run=sdk)
     args = parser.parse_args(argv)
+    debug = getattr(args, "debug", False)
     try:
         code: int = args.run(args)
         return code
     except (EmrtdError, CardError, OSError) as exc:
-        if args.debug:
+        if debug:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
+        _json_error(args, str(exc), getattr(exc, "reason", None))
         return 2
     except KeyboardInterrupt:
         print("error: cancelled", file=sys.stderr)
+        _json_error(args, "cancelled", CloseReason.CANCELLED_BY_USER.value)
         return 2
+
+
+def _json_error(args: argparse.Namespace, message: str, reason: str | None) -> None:
+    """With --json, the error goes there too, as {"error": …, "reason": …}."""
+    target = getattr(args, "json", None)
+    if not target:
+        return
+    text = json.dumps({"error": message, "reason": reason or None}, indent=2)
+    if target == "-":
+        print(text)
+    else:
+        try:
+            Path(target).write_text(text)
+        except OSError:
+            pass
 
 
 if __name__ == "__main__":

@@ -31,8 +31,12 @@ class Driver:
         key_wanted: Callable[[], None] | None = None,
         *,
         blocking: Callable[..., Deferred[Any]] = deferToThread,
+        clock: Any = None,
     ) -> None:
         self.flow, self.transmit, self.progress = flow, transmit, progress
+        self.clock = clock  # IReactorTime for the waits on the server (None: the global reactor)
+        self.timer: Any = None  # the pending wait's DelayedCall
+        self.opened = False  # the WebSocket handshake completed
         self.blocking = blocking  # runs the card's blocking transmit off the reactor thread
         self.key_wanted = key_wanted  # the chip refused the key: call provide_key() to go on
         self.done: Deferred[Outcome] = Deferred()
@@ -51,6 +55,7 @@ class Driver:
             return
         if self.waiting:
             self.waiting = False
+            self._stop_timer()
             self._advance(message)
         else:
             self.inbox.append(message)
@@ -75,6 +80,7 @@ class Driver:
                 elif isinstance(request, FromServer):
                     if not self.inbox:
                         self.waiting = True
+                        self._start_timer(request)
                         return
                     request = self.flow.send(self.inbox.pop(0))
                 elif isinstance(request, NeedAccessKey):
@@ -89,6 +95,32 @@ class Driver:
                     request = self.flow.send(None)
         except StopIteration as stop:
             self._finish(stop.value)
+
+    def _start_timer(self, request: FromServer) -> None:
+        clock = self.clock
+        if clock is None:
+            from twisted.internet import reactor as clock
+        self.timer = clock.callLater(request.timeout, self._timed_out, request)
+
+    def _stop_timer(self) -> None:
+        timer, self.timer = self.timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+
+    def _timed_out(self, request: FromServer) -> None:
+        """The server sent nothing for ``request.timeout`` seconds: give up, say so."""
+        self.timer = None
+        if self.finished or not self.waiting:
+            return
+        reason = CloseReason.TIMEOUT_WHILE_WAITING_FOR_RESPONSE
+        if self.protocol is not None and self.protocol.state == self.protocol.STATE_OPEN:
+            self._send(wire.Close.for_reason(reason))
+        self.flow.close()
+        self._finish(
+            Outcome(reason),
+            error=f"the server sent nothing for {request.timeout:g} s while we waited for "
+            f"{request.waiting_for}; it may be overloaded, or a proxy holds the connection",
+        )
 
     def cancel(self) -> None:
         """The user gave up (Ctrl-C): tell the server CANCELLED_BY_USER."""
@@ -125,6 +157,7 @@ class Driver:
     def _finish(self, outcome: Outcome, error: str | None = None) -> None:
         if self.finished:
             return
+        self._stop_timer()
         self.finished = True
         self.error = error
         if self.protocol is not None and self.protocol.state == self.protocol.STATE_OPEN:
@@ -136,6 +169,7 @@ class ClientProtocol(WebSocketClientProtocol):
     driver: Driver
 
     def onOpen(self) -> None:  # noqa: N802
+        self.driver.opened = True
         self.driver.start(self)
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:  # noqa: N802, N803
@@ -149,9 +183,25 @@ class ClientProtocol(WebSocketClientProtocol):
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:  # noqa: N802, N803
         self.driver.received(Closed(code or 1006, reason or ""))
         if not self.driver.finished:
+            self.driver._stop_timer()
             self.driver.finished = True
-            self.driver.error = f"connection closed ({code} {reason or ''})".strip()
+            self.driver.error = _closed_message(code, reason, self.driver.opened)
             self.driver.done.callback(Outcome(CloseReason.COMMUNICATION_FAILED))
+
+
+def _closed_message(code: int | None, reason: str | None, opened: bool) -> str:
+    """Why the connection ended without a result, for one line in the CLI."""
+    if not opened:
+        detail = reason or "no WebSocket handshake"
+        if "404" in detail:
+            return (
+                f"the server refused the WebSocket ({detail}): is the path right? The DocVal API is "
+                "at /ws2/validate"
+            )
+        if "timeout" in detail.lower():
+            return f"the server took the connection but never completed the WebSocket handshake ({detail})"
+        return f"the WebSocket handshake failed ({detail})"
+    return f"connection closed ({code} {reason or ''})".strip()
 
 
 class _Factory(WebSocketClientFactory):
@@ -174,7 +224,13 @@ def factory(url: str, driver: Driver, headers: dict[str, str] | None = None) -> 
 
 
 def connect(
-    url: str, driver: Driver, *, ca_file: str | None = None, insecure: bool = False, timeout: float = 10
+    url: str,
+    driver: Driver,
+    *,
+    ca_file: str | None = None,
+    insecure: bool = False,
+    timeout: float = 10,
+    headers: dict[str, str] | None = None,
 ) -> Any:
     """Open the DocVal WebSocket for ``driver`` (wss:// checked against the system CAs, a
     given CA file, or not at all with ``insecure``); returns the connector."""
@@ -183,7 +239,9 @@ def connect(
     from autobahn.twisted.websocket import connectWS
     from twisted.internet import ssl
 
-    ws_factory = factory(url, driver)
+    ws_factory = factory(url, driver, headers)
+    # a server that accepts TCP but never answers the upgrade, or never our close frame
+    ws_factory.setProtocolOptions(openHandshakeTimeout=timeout, closeHandshakeTimeout=timeout)
     context: Any = None
     if url.startswith("wss://"):
         if insecure:

@@ -61,7 +61,11 @@ class ToServer:
 
 @dataclass(frozen=True)
 class FromServer:
-    pass
+    """The next message from the server; ``waiting_for`` names it for the user, and after
+    ``timeout`` seconds without one the driver gives up (``TIMEOUT_WHILE_WAITING_FOR_RESPONSE``)."""
+
+    waiting_for: str = "a message"
+    timeout: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,12 @@ class Options:
     reader_max_apdu: int | None = None
     enable_diagnostics: bool = False
     random: RandomSource = os.urandom
+    #: Seconds to wait for ACCEPT and for each relayed APDU or CA_HANDBACK (20 s: the Android
+    #: connector's wait for the handback).
+    server_timeout: float = 20.0
+    #: Seconds to wait for RESULT and the close after FINISH: the server posts the result
+    #: first, 3 s per attempt with up to 3 retries.
+    result_timeout: float = 45.0
     #: Which of :data:`OPTIONAL_FILES` to read.
     optional_files: frozenset[str] = OPTIONAL_FILES
     #: On a refused key, ask for another (:class:`NeedAccessKey`) instead of closing with
@@ -198,10 +208,13 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
             raise _Abort(CloseReason.EMRTD_PASSPORT_READER_ERROR) from None
         except EmrtdError:  # the chip refused the file (a status word we cannot read past)
             raise _Abort(CloseReason.FILE_READ_ERROR) from None
+        if options.enable_diagnostics:
+            size = "absent" if data is None else f"{len(data)} bytes"
+            yield ToServer(wire.Monitoring(f"Step: read {name}: {size}"))
         return data
 
-    def receive() -> Generator[Request, Any, Any]:
-        message = yield FromServer()
+    def receive(waiting_for: str, timeout: float | None = None) -> Generator[Request, Any, Any]:
+        message = yield FromServer(waiting_for, options.server_timeout if timeout is None else timeout)
         if isinstance(message, (Closed, wire.Close)):
             raise _ServerClosed(message.code, message.reason)
         return message
@@ -229,7 +242,7 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
                 options.enable_diagnostics,
             )
         )
-        accept = yield from receive()
+        accept = yield from receive("ACCEPT")
         if not isinstance(accept, wire.Accept):
             raise _Abort(CloseReason.PROTOCOL_ERROR)
         opened = yield from _access_control(options, run, blocks)
@@ -251,8 +264,10 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
             info = wire.SecureMessagingInfo.from_secure_messaging(sm)
             yield ToServer(wire.CaHandover(transceive, blocks.size, info))
             yield Progress("chip authentication")
+            if options.enable_diagnostics:
+                yield ToServer(wire.Monitoring("Step: chip authentication handed over"))
             while True:
-                message = yield from receive()
+                message = yield from receive("the server's chip authentication (APDU or CA_HANDBACK)")
                 if isinstance(message, wire.ApduMessage):
                     raw = yield ToChip(message.data)  # relayed blind: the server holds the keys
                     counters["apdus"] += 1
@@ -289,7 +304,7 @@ def validation(options: Options) -> Generator[Request, Any, Outcome]:
                 yield ToServer(wire.FileMessage(name, data))
         yield ToServer(wire.Finish(options.send_result, signature))
         while True:
-            message = yield from receive()
+            message = yield from receive("RESULT and the close", options.result_timeout)
             if isinstance(message, wire.Result):
                 passport = message.passport
     except _ServerClosed as closed:
@@ -340,4 +355,6 @@ def _access_control(
             raise _Abort(CloseReason.CANCELLED_BY_USER)
         options.access_key = key
     yield Progress(opened.protocol)
+    if options.enable_diagnostics:  # step names and sizes only: never personal data
+        yield ToServer(wire.Monitoring(f"Step: access control {opened.protocol} done"))
     return opened

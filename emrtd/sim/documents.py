@@ -62,8 +62,10 @@ def _build(spec: PassportSpec, pki_seed: str) -> Passport:
     files: dict[str, bytes] = {"dg1": encode_dg1("".join(lines))}
     image = face_image(spec.image)
     files["dg2"] = encode_dg2(image, 0 if spec.image == "jpeg" else 1, 240, 320)
+    born = holder.date_of_birth  # DG11's full date of birth agrees with the MRZ's YYMMDD
+    century = b"19" if int(born[:2]) > 30 else b"20"
     files["dg11"] = encode_text_group(
-        0x6B, {0x5F0E: b"ERIKSSON<<ANNA<MARIA", 0x5F2B: b"19740812", 0x5F11: b"ZENITH,UTOPIA"}
+        0x6B, {0x5F0E: b"ERIKSSON<<ANNA<MARIA", 0x5F2B: century + born.encode(), 0x5F11: b"ZENITH,UTOPIA"}
     )
     files["dg12"] = encode_text_group(0x6C, {0x5F19: b"UTOPIA PASSPORT OFFICE", 0x5F26: b"20250415"})
     if spec.extended_length:

@@ -113,15 +113,19 @@ def test_clone_is_not_valid(server: dict[str, Any]) -> None:
     """A cloned chip: CA FAILED, NOT VALID, exit 1."""
     done = run_client(server, "utopia", UTOPIA, "clone")
     assert done.returncode == 1, done.stderr
-    assert "chip authentication: FAILED" in done.stdout and "NOT VALID" in done.stdout
+    assert "✘ chip authentication" in done.stdout and "NOT VALID" in done.stdout
 
 
 def test_wrong_access_key_is_one_line(server: dict[str, Any]) -> None:
-    """A wrong MRZ: one error line naming INVALID_ACCESS_KEY_VALUES, exit 2, no traceback."""
+    """A wrong MRZ: one error line naming INVALID_ACCESS_KEY_VALUES and what to check, exit 2."""
     done = run_client(
         server, "utopia", ["--document-number", "UT1234567", "--birth", "900315", "--expiry", "340416"]
     )
-    assert done.returncode == 2 and done.stderr.strip() == "error: INVALID_ACCESS_KEY_VALUES"
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert last.startswith(
+        "error: INVALID_ACCESS_KEY_VALUES: the chip refused the access key: check the document number"
+    )
 
 
 def test_unreachable_server_is_one_line(server: dict[str, Any]) -> None:
@@ -129,7 +133,9 @@ def test_unreachable_server_is_one_line(server: dict[str, Any]) -> None:
     unreachable = {**server, "url": "ws://127.0.0.1:1/ws2/validate"}
     done = run_client(unreachable, "utopia", UTOPIA)
     assert done.returncode == 2, (done.stdout, done.stderr)
-    assert done.stderr.startswith("error: cannot reach the server:") and len(done.stderr.splitlines()) == 1
+    assert done.stderr.startswith("error: cannot reach the server at ws://127.0.0.1:1/ws2/validate: ")
+    assert done.stderr.strip().endswith("Connection refused; is it running, and is the port right?")
+    assert len(done.stderr.splitlines()) == 1
 
 
 def test_no_card_is_one_line(server: dict[str, Any]) -> None:
@@ -244,7 +250,7 @@ def test_offline_mode_through_pcscd(server: dict[str, Any]) -> None:
     for faults, code in (((), 0), (("clone",), 1)):
         done = run_offline(server, *faults)
         assert done.returncode == code, (done.stdout, done.stderr)
-    assert "chip authentication: FAILED" in done.stdout
+    assert "✘ chip authentication" in done.stdout
 
 
 def test_chip_without_dg14_and_reader_by_index(server: dict[str, Any]) -> None:
@@ -282,7 +288,7 @@ def test_chip_without_dg14_and_reader_by_index(server: dict[str, Any]) -> None:
         sim.terminate()
         sim.wait(timeout=10)
     assert done.returncode == 0, done.stderr
-    assert "chip authentication: UNAVAILABLE" in done.stdout and "VALID" in done.stdout
+    assert "– chip authentication (not offered by the chip)" in done.stdout and "VALID" in done.stdout
 
 
 PEER_CHIPS = [
@@ -322,3 +328,254 @@ def test_offline_empty_files_are_findings(server: dict[str, Any], faults: tuple[
     done = run_offline(server, *faults)
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert "NOT VALID" in done.stdout and "Traceback" not in done.stderr
+
+
+def _client(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(CLIENT), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_input_mistakes_are_caught_before_the_card(server: dict[str, Any]) -> None:
+    """A wrong MRZ check digit, a bad date and an http:// URL: one line each naming the problem,
+    exit 2, and no card needed (nothing was sent to a chip)."""
+    bad_mrz = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<UT12345675UTO9003152F3404159<<<<<<<<<<<<<<05"
+    cases = [
+        (
+            ["--server", server["url"], "--client-id", "desk", "--mrz", bad_mrz],
+            "wrong check digit in composite",
+        ),
+        (
+            [
+                "--server",
+                server["url"],
+                "--client-id",
+                "desk",
+                "--document-number",
+                "UT1234567",
+                "--birth",
+                "901315",
+                "--expiry",
+                "340415",
+            ],
+            "date of birth must be a date as YYMMDD",
+        ),
+        (
+            ["--server", server["url"].replace("ws://", "http://"), "--client-id", "desk", *UTOPIA],
+            "is not a WebSocket URL: the DocVal server is at ws://",
+        ),
+        (
+            ["--server", server["url"].rsplit("/", 2)[0], "--client-id", "desk", *UTOPIA],
+            "names no path: the DocVal API is at",
+        ),
+    ]
+    for args, message in cases:
+        done = _client("read", "--reader", "Virtual PCD", "--wait", "0", *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
+
+
+def test_silent_server_times_out(server: dict[str, Any]) -> None:
+    """A server that completes the WebSocket handshake and then says nothing: the client gives
+    up after --server-timeout with one line naming what it waited for, exit 2."""
+    import base64
+    import hashlib
+    import socket
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(4096)
+            key = next(
+                line.split(b":", 1)[1].strip()
+                for line in request.split(b"\r\n")
+                if line.lower().startswith(b"sec-websocket-key")
+            )
+            accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+            conn.sendall(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            )
+
+    threading.Thread(target=serve, daemon=True).start()
+    sim = insert("utopia")
+    try:
+        began = time.monotonic()
+        done = _client(
+            "read",
+            "--server",
+            f"ws://127.0.0.1:{port}/ws2/validate",
+            "--client-id",
+            "desk",
+            "--reader",
+            "Virtual PCD",
+            "--wait",
+            "10",
+            "--server-timeout",
+            "2",
+            *UTOPIA,
+        )
+        elapsed = time.monotonic() - began
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+        listener.close()
+        for conn in held:
+            conn.close()
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.stderr.strip() == (
+        "error: the server sent nothing for 2 s while we waited for ACCEPT; it may be overloaded, "
+        "or a proxy holds the connection"
+    )
+    assert elapsed < 20, elapsed
+
+
+def test_header_reaches_a_server_that_requires_authorization(tmp_path: Path) -> None:
+    """--header (and --authorization) go with the handshake: without it 401 in one line, with it VALID."""
+    vpcd_readers()
+    result_port, ws_port = free_port(), free_port()
+    results = start_result_server(tmp_path, result_port)
+    (tmp_path / "docval.toml").write_text(f"""
+[server]
+endpoint = "tcp:{ws_port}:interface=127.0.0.1"
+authorization = "Bearer desk-s3cret"
+[trust]
+paths = ["trust"]
+[clients.desk]
+result_url = "http://127.0.0.1:{result_port}/results"
+""")
+    twistd = subprocess.Popen(
+        [str(TWISTD), "-n", "--pidfile=", "docval", "--config", "docval.toml"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"ws://127.0.0.1:{ws_port}/ws2/validate"
+    try:
+        wait_http(f"http://127.0.0.1:{ws_port}/health")
+        outcomes = []
+        for extra in (
+            [],
+            ["--header", "Authorization: Bearer desk-s3cret"],
+            ["--authorization", "Bearer desk-s3cret"],
+        ):
+            sim = insert("utopia")
+            try:
+                outcomes.append(
+                    _client(
+                        "read",
+                        "--server",
+                        url,
+                        "--client-id",
+                        "desk",
+                        "--reader",
+                        "Virtual PCD",
+                        "--wait",
+                        "10",
+                        *extra,
+                        *UTOPIA,
+                    )
+                )
+            finally:
+                sim.terminate()
+                sim.wait(timeout=10)
+    finally:
+        for proc in (twistd, results):
+            proc.terminate()
+            proc.wait(timeout=20)
+    refused, with_header, with_option = outcomes
+    assert (
+        refused.returncode == 2 and "401" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    )
+    assert with_header.returncode == 0, with_header.stderr
+    assert with_option.returncode == 0, with_option.stderr
+
+
+def test_summary_json_photo_and_expiry(server: dict[str, Any], tmp_path: Path) -> None:
+    """The summary a person reads (formatted dates, nationality, DG11/DG12 details, expiry);
+    --json - puts only JSON on stdout; --photo converts to what the extension asks for; the
+    expired BSI document is flagged, and --fail-expired makes it NOT VALID."""
+    from PIL import Image
+
+    sim = insert("utopia-bac")  # its face is JPEG 2000
+    try:
+        done = _client(
+            "read",
+            "--server",
+            server["url"],
+            "--client-id",
+            "desk",
+            "--reader",
+            "Virtual PCD",
+            "--wait",
+            "10",
+            "--json",
+            "-",
+            "--photo",
+            str(tmp_path / "face.png"),
+            *UTOPIA,
+        )
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["chipAuthenticationResult"] == "SUCCESS"
+    assert "born 15 Mar 1990" in done.stderr and "valid until 15 Apr 2034" in done.stderr
+    assert "nationality UTO, female" in done.stderr and "in ZENITH,UTOPIA" in done.stderr, done.stderr
+    assert "(PNG, converted from the chip's JPEG2000)" in done.stderr
+    assert Image.open(tmp_path / "face.png").format == "PNG"
+    bsi = ["--document-number", "C11T002JM", "--birth", "960812", "--expiry", "231031"]
+    for extra in ([], ["--fail-expired"]):
+        sim = insert("bsi")
+        try:
+            done = _client(
+                "read",
+                "--offline",
+                "--trust-store",
+                str(server["folder"] / "trust"),
+                "--reader",
+                "Virtual PCD",
+                "--wait",
+                "10",
+                *extra,
+                *bsi,
+            )
+        finally:
+            sim.terminate()
+            sim.wait(timeout=10)
+        assert "EXPIRED on 31 Oct 2023" in done.stdout and "✘ not expired" in done.stdout
+        assert done.returncode == 1, done.stdout  # the BSI DSC is not in this trust store either
+
+
+def test_photo_folder_checked_before_reading(server: dict[str, Any]) -> None:
+    """--photo into a folder that does not exist: one line, exit 2, before any card is needed."""
+    done = _client(
+        "read",
+        "--server",
+        server["url"],
+        "--client-id",
+        "desk",
+        "--reader",
+        "Virtual PCD",
+        "--wait",
+        "0",
+        "--photo",
+        "/nonexistent/x.jpg",
+        *UTOPIA,
+    )
+    assert done.returncode == 2 and done.stderr.strip() == (
+        "error: --photo /nonexistent/x.jpg: the folder /nonexistent does not exist"
+    )

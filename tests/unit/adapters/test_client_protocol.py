@@ -120,3 +120,46 @@ def test_queued_apdus_reach_the_card_one_at_a_time_in_order(trust: TrustStore, c
     assert outcomes and outcomes[0].passport is not None
     assert outcomes[0].passport["chipAuthenticationResult"] == "SUCCESS"
     assert most[0] == 1 and results.bodies == [outcomes[0].passport]
+
+
+class _SilentServer:
+    """The protocol side of a server that completed the handshake and says nothing."""
+
+    STATE_OPEN = 3
+    state = 3
+
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+        self.close_frames: list[tuple[int | None, bytes | None]] = []
+
+    def sendMessage(self, payload: bytes, isBinary: bool = False) -> None:  # noqa: N802, N803
+        self.sent.append(payload)
+
+    def sendCloseFrame(
+        self, code: int | None = None, reasonUtf8: bytes | None = None, isReply: bool = False
+    ) -> None:  # noqa: N802, N803
+        self.close_frames.append((code, reasonUtf8))
+
+    def sendClose(self) -> None:  # noqa: N802
+        pass
+
+
+def test_a_silent_server_times_out_with_the_step_named() -> None:
+    """No ACCEPT within server_timeout: the driver closes with TIMEOUT_WHILE_WAITING_FOR_RESPONSE
+    and says what it waited for; nothing fires before the timeout."""
+    chip = VirtualChip(profiles.load("utopia"))
+    assert chip.config.mrz_key is not None
+    clock = Clock()
+    flow = validation(Options("v-silent", "c-1", chip.config.mrz_key, extended_length=True, server_timeout=5))
+    driver = Driver(flow, chip.transmit_raw, lambda _event: None, blocking=maybeDeferred, clock=clock)
+    outcomes: list[Outcome] = []
+    driver.done.addCallback(outcomes.append)
+    server = _SilentServer()
+    driver.start(server)  # type: ignore[arg-type]
+    assert server.sent and not outcomes  # START went out
+    clock.advance(4.9)
+    assert not outcomes
+    clock.advance(0.2)
+    assert outcomes and outcomes[0].reason is CloseReason.TIMEOUT_WHILE_WAITING_FOR_RESPONSE
+    assert server.close_frames == [(1001, b"TIMEOUT_WHILE_WAITING_FOR_RESPONSE")]
+    assert driver.error is not None and "nothing for 5 s while we waited for ACCEPT" in driver.error
