@@ -105,6 +105,9 @@ class ServerRule:
     url: str
     ca_file: str | None = None
     approved: bool = False  # the (app, server) pair needs no console confirmation
+    #: HTTP headers sent with the WebSocket handshake to this server (``authorization`` sets
+    #: ``Authorization``): the SDK's secret, never the app's.
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     pattern: _Pattern = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -242,7 +245,7 @@ def _app(entry: dict[str, Any]) -> AppRule:
 
 
 def _server(entry: dict[str, Any], origin: str) -> ServerRule:
-    unknown = set(entry) - {"url", "ca_file", "approved"}
+    unknown = set(entry) - {"url", "ca_file", "approved", "authorization", "headers"}
     if unknown:
         raise PolicyError(f"[[app.server]] of {origin}: unknown setting {sorted(unknown)[0]!r}")
     url, ca_file, approved = entry.get("url"), entry.get("ca_file"), entry.get("approved", False)
@@ -252,4 +255,14 @@ def _server(entry: dict[str, Any], origin: str) -> ServerRule:
         raise PolicyError(f"server {url}: ca_file must be a path")
     if not isinstance(approved, bool):
         raise PolicyError(f"server {url}: approved must be true or false")
-    return ServerRule(url, ca_file, approved)
+    headers = entry.get("headers", {})
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and "\n" not in v and "\r" not in v for k, v in headers.items()
+    ):
+        raise PolicyError(f"server {url}: headers must map header names to one-line strings")
+    authorization = entry.get("authorization")
+    if authorization is not None:
+        if not isinstance(authorization, str) or "\n" in authorization or "\r" in authorization:
+            raise PolicyError(f"server {url}: authorization must be a one-line string")
+        headers = {**headers, "Authorization": authorization}
+    return ServerRule(url, ca_file, approved, tuple(sorted(headers.items())))

@@ -123,7 +123,10 @@ class Workflow:
         self.driver.done.addCallback(self._done)
         server = self.connection.session.server
         ca_file = server.ca_file if server is not None and server.ca_file else self.sdk.ca_file
-        self.connector = connect(request.server_url, self.driver, ca_file=ca_file, insecure=self.sdk.insecure)
+        headers = dict(server.headers) if server is not None else {}
+        self.connector = connect(
+            request.server_url, self.driver, ca_file=ca_file, insecure=self.sdk.insecure, headers=headers
+        )
 
     def _progress(self, event: Progress) -> None:
         self.connection.apply(self.connection.session.progress(event.step, event.done, event.total))

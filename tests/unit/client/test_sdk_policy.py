@@ -131,3 +131,20 @@ def test_rules_check_themselves() -> None:
     with pytest.raises(PolicyError):
         ServerRule("ws://127.0.0.1:8765/ws2/validate", ca_file="ca.pem")
     assert AppRule("none", ()).matches("none") and not AppRule("none", ()).matches("null")
+
+
+def test_server_headers_and_authorization(tmp_path: Path) -> None:
+    """A server entry may carry handshake headers and an Authorization value; line breaks are refused."""
+    config = tmp_path / "sdk.toml"
+    config.write_text(
+        '[[app]]\norigin = "http://localhost:*"\n[[app.server]]\nurl = "wss://docval.example/ws2/validate"\n'
+        'authorization = "Bearer t"\nheaders = { "X-Api-Key" = "k" }\n'
+    )
+    rule = sdk_policy.load(config).apps[0].servers[0]
+    assert dict(rule.headers) == {"Authorization": "Bearer t", "X-Api-Key": "k"}
+    config.write_text(
+        '[[app]]\norigin = "http://localhost:*"\n[[app.server]]\nurl = "wss://docval.example/ws2/validate"\n'
+        'authorization = "Bearer t\\r\\nX: y"\n'
+    )
+    with pytest.raises(sdk_policy.PolicyError, match="one-line"):
+        sdk_policy.load(config)
