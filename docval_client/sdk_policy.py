@@ -256,9 +256,11 @@ def _server(entry: dict[str, Any], origin: str) -> ServerRule:
     if not isinstance(approved, bool):
         raise PolicyError(f"server {url}: approved must be true or false")
     headers = entry.get("headers", {})
-    if not isinstance(headers, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and "\n" not in v and "\r" not in v for k, v in headers.items()
-    ):
+    one_line = all(
+        isinstance(k, str) and isinstance(v, str) and not {"\n", "\r"} & set(k + v)
+        for k, v in (headers.items() if isinstance(headers, dict) else ())
+    )
+    if not isinstance(headers, dict) or not one_line:
         raise PolicyError(f"server {url}: headers must map header names to one-line strings")
     authorization = entry.get("authorization")
     if authorization is not None:
