@@ -153,6 +153,93 @@ def read_offline(args: argparse.Namespace) -> int:
     return _report(passport, args)
 
 
+def dump(args: argparse.Namespace) -> int:
+    """Read every file of the chip into a folder (and run CA/AA live) for ``verify`` later."""
+    import os
+    from datetime import UTC, datetime
+
+    from emrtd import exchange, extended_length
+    from emrtd.apdu import CommandAPDU, ResponseAPDU
+    from emrtd.truststore import TrustStore
+
+    from . import dumps
+    from .offline import verify_locally
+
+    key = _access_key(args)
+    trust = TrustStore.load(args.trust_store) if args.trust_store else TrustStore([], {})
+    folder = Path(args.folder)
+    if folder.exists() and any(folder.iterdir()):
+        raise advice.UsageError(f"{folder} is not empty: give a new or empty folder for the dump")
+    print(f"waiting up to {args.wait:g} s for a passport on a reader...", flush=True)
+    card = PcscCard(args.reader, wait=args.wait)
+    lock = _locked(card)
+    print(f"reader: {card.reader}", flush=True)
+    counts = {"apdus": 0, "bytes": 0}
+
+    def transmit(command: CommandAPDU) -> ResponseAPDU:
+        response = card.transmit(command)
+        counts["apdus"] += 1
+        counts["bytes"] += len(response.data) + 2
+        return response
+
+    started, clock = datetime.now(UTC), time.monotonic()
+    kept: dict[str, Any] = {}
+    try:
+        link = exchange.run(extended_length.negotiate(card.atr, card.max_apdu, **_link(args)), transmit)
+        _print_link(link.blocks.size, link.extended, link.source)
+        passport = exchange.run(
+            verify_locally(key, trust, started, os.urandom, max_block=link.blocks, dump=kept), transmit
+        )
+        atr = card.atr.hex().upper() if card.atr else None
+        reader_name = card.reader
+    finally:
+        card.close()
+        lock.release()
+    live = {
+        "chipAuthentication": passport.get("chipAuthenticationResult"),
+        "activeAuthentication": passport.get("activeAuthenticationResult"),
+    }
+    manifest: dict[str, Any] = {
+        "tool": f"docval-client {_version()}",
+        "reader": reader_name,
+        "atr": atr,
+        "protocol": kept.get("protocol"),
+        "extendedLength": link.extended,
+        "blockSize": link.blocks.size,
+        "started": started.isoformat(timespec="seconds"),
+        "seconds": round(time.monotonic() - clock, 3),
+        "apdus": counts["apdus"],
+        "bytesFromChip": counts["bytes"],
+        "live": live,
+    }
+    files: dict[str, bytes] = kept.get("files", {})
+    dumps.write(folder, files, manifest)
+    print(f"{len(files)} files written to {folder}: {', '.join(n for n in dumps.FILE_NAMES if n in files)}")
+    print(
+        f"live checks: chip authentication {live['chipAuthentication']}, "
+        f"active authentication {live['activeAuthentication']}"
+    )
+    print(f"{counts['apdus']} APDUs, {counts['bytes']} bytes from the chip in {manifest['seconds']:.2f} s")
+    print("the dump holds the holder's personal data (photo, MRZ): keep it accordingly")
+    if args.trust_store:
+        return _report(passport, args)
+    return 0
+
+
+def verify(args: argparse.Namespace) -> int:
+    """Passive Authentication and the parsers over a dump made earlier."""
+    from datetime import UTC, datetime
+
+    from emrtd.truststore import TrustStore
+
+    from . import dumps
+
+    trust = TrustStore.load(args.trust_store)
+    passport, notes = dumps.verify(Path(args.folder), trust, datetime.now(UTC))
+    print(f"dump {args.folder}: verifying against {len(trust)} CSCAs", file=_out(args))
+    return _report(passport, args, notes)
+
+
 def _print_link(block: int, extended: bool, source: str, out: Any = None) -> None:
     kind = "extended-length" if extended else "short"
     print(f"  {kind} APDUs, {block}-byte blocks ({source})", file=out or sys.stdout, flush=True)
@@ -504,6 +591,38 @@ def main(argv: list[str] | None = None) -> int:
         "extended length); a refused long read falls back to 223 by itself",
     )
     r.set_defaults(run=read, config_headers=settings["headers"])
+    def key_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--mrz", help="the MRZ lines (joined, or separated by \\n)")
+        command.add_argument("--document-number")
+        command.add_argument("--birth", help="date of birth YYMMDD")
+        command.add_argument("--expiry", help="date of expiry YYMMDD")
+        command.add_argument("--can", help="the 6-digit card access number")
+
+    def output_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--json", help="write the result JSON here ('-': standard output)")
+        command.add_argument("--photo", help="write the face image here (.jpg, .png or .jp2)")
+        command.add_argument("--fail-expired", action="store_true",
+                             help="an expired document is NOT VALID (exit 1); by default only shown")
+
+    described = {"epilog": EXIT_CODES, "formatter_class": argparse.RawDescriptionHelpFormatter}
+    d = sub.add_parser("dump", help="save every file of the chip to a folder, to verify later",
+                       parents=[common], **described)
+    d.add_argument("folder", metavar="DIR", help="a new or empty folder")
+    key_options(d)
+    d.add_argument("--reader", default=settings["reader"], help="reader name (prefix) or number")
+    d.add_argument("--wait", type=float, default=10.0, help="seconds to wait for a card")
+    d.add_argument("--trust-store", help="also verify now against this trust store and show the summary")
+    output_options(d)
+    d.add_argument("--extended-length", action=argparse.BooleanOptionalAction, default=None,
+                   help="use (or never use) extended-length APDUs; default: ask the chip")
+    d.add_argument("--max-block", type=_block, default=None, help="READ BINARY block size")
+    d.set_defaults(run=dump)
+    v = sub.add_parser("verify", help="verify a dump made with 'dump' (Passive Authentication, parsers)",
+                       parents=[common], **described)
+    v.add_argument("folder", metavar="DIR", help="a folder written by 'docval-client dump'")
+    v.add_argument("--trust-store", required=True, help="folder of CSCA certificates, master lists, CRLs")
+    output_options(v)
+    v.set_defaults(run=verify)
     k = sub.add_parser("sdk", help="serve the local SDK WebSocket for apps (ws://127.0.0.1:PORT/sdk)",
                        parents=[common])
     k.add_argument("--port", type=int, default=24727, help="TCP port on 127.0.0.1; 0 picks one and "

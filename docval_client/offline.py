@@ -45,8 +45,12 @@ def verify_locally(
     *,
     validation_id: str = "offline",
     max_block: int | reader.BlockSize = reader.DEFAULT_MAX_BLOCK,
+    dump: dict[str, Any] | None = None,
 ) -> Exchange[dict[str, Any]]:
-    """Read everything, run CA, AA and PA here; return the DocVal ``passport`` object."""
+    """Read everything, run CA, AA and PA here; return the DocVal ``passport`` object. With
+    ``dump`` (a dict to fill), every file the chip gives is kept there under ``files`` (EF.COM,
+    EF.CardAccess, EF.CardSecurity and every data group it lets us read, not only those the
+    result uses), with the access-control ``protocol``."""
     if not isinstance(max_block, reader.BlockSize):
         max_block = reader.BlockSize(max_block)  # one size for every read, falling back once
     opened = yield from access.open_document(key, random, max_block=max_block)
@@ -89,6 +93,21 @@ def verify_locally(
                 signature = yield from activeauth.authenticate_with_dg15(data, challenge, sm)
             except (StatusWordError, LDSError) as exc:  # refused, or an unusable DG15 key
                 aa_error = str(exc)
+    if dump is not None:
+        kept: dict[str, bytes] = dict(files)
+        extra = [reader.EF_COM] + [reader.DATA_GROUPS[n] for n in range(1, 17) if f"dg{n}" not in files]
+        for ef in extra:
+            try:
+                data = yield from reader.read_optional(ef, sm, max_block=max_block)
+            except StatusWordError:
+                data = None  # refused (e.g. behind EAC): not in the dump
+            if data is not None:
+                kept[ef.name] = data
+        if opened.cam is not None and opened.cam.card_security is not None:
+            kept["cardsecurity"] = opened.cam.card_security
+        if opened.card_access:
+            kept["cardaccess"] = opened.card_access
+        dump.update(files=kept, protocol=opened.protocol)
     pa = passiveauth.verify(files, trust, now)
     active = verdict.NOT_OFFERED
     if "dg15" in files:

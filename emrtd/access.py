@@ -37,6 +37,7 @@ class Opened:
     sm: SecureMessaging = field(repr=False)
     protocol: str
     cam: CamCheck | None = None
+    card_access: bytes | None = field(default=None, repr=False)  # EF.CardAccess as read, if any
 
 
 def check_cam(
@@ -68,6 +69,7 @@ def open_document(
     A refused key raises :class:`~emrtd.errors.AccessKeyError`; a CAN on a chip without PACE
     raises :class:`~emrtd.errors.AuthenticationError`; a failure once the channel is open (the
     SELECT of LDS1 under secure messaging) raises :class:`~emrtd.errors.ChipSessionError`."""
+    raw: bytes | None = None
     try:
         yield from reader.select_master_file()
         raw = yield from reader.read_file(reader.EF_CARD_ACCESS, None, max_block=max_block)
@@ -93,4 +95,4 @@ def open_document(
         yield from reader.select_applet(sm=sm)
     except EmrtdError as exc:
         raise ChipSessionError(exc.message, step=exc.step or "SELECT application") from None
-    return Opened(sm, protocol, cam)
+    return Opened(sm, protocol, cam, raw or None)

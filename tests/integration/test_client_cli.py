@@ -579,3 +579,49 @@ def test_photo_folder_checked_before_reading(server: dict[str, Any]) -> None:
     assert done.returncode == 2 and done.stderr.strip() == (
         "error: --photo /nonexistent/x.jpg: the folder /nonexistent does not exist"
     )
+
+
+def test_dump_then_verify_gives_the_live_verdict(server: dict[str, Any], tmp_path: Path) -> None:
+    """dump reads every file (with a manifest, no keys); verify later gives the same PA verdict
+    as the live offline read, CA/AA as recorded; a changed file is refused in one line."""
+    trust = str(server["folder"] / "trust")
+    folder = tmp_path / "dump"
+    for faults, code in (((), 0), (("tampered-dg",), 1)):
+        target = folder / ("+".join(faults) or "genuine")
+        sim = insert("utopia", faults)
+        try:
+            dumped = _client(
+                "dump",
+                str(target),
+                "--reader",
+                "Virtual PCD",
+                "--wait",
+                "10",
+                "--trust-store",
+                trust,
+                "--json",
+                str(tmp_path / "live.json"),
+                *UTOPIA,
+            )
+        finally:
+            sim.terminate()
+            sim.wait(timeout=10)
+        assert dumped.returncode == code, (dumped.stdout, dumped.stderr)
+        manifest = json.loads((target / "manifest.json").read_text())
+        assert {"com", "cardaccess", "sod", "dg1", "dg2", "dg14", "dg15"} <= set(manifest["files"])
+        assert manifest["protocol"] == "PACE" and manifest["apdus"] > 10 and manifest["atr"]
+        assert "UT1234567" not in json.dumps(manifest)  # no MRZ data, no keys
+        live = json.loads((tmp_path / "live.json").read_text())
+        checked = _client(
+            "verify", str(target), "--trust-store", trust, "--json", str(tmp_path / "later.json")
+        )
+        assert checked.returncode == code, (checked.stdout, checked.stderr)
+        later = json.loads((tmp_path / "later.json").read_text())
+        assert later["passiveAuthentication"] == live["passiveAuthentication"]
+        assert later["passiveAuthenticationDetails"] == live["passiveAuthenticationDetails"]
+        assert later["chipAuthenticationResult"] == live["chipAuthenticationResult"]
+        assert "not re-checkable offline" in checked.stdout
+    (folder / "genuine" / "dg2.bin").write_bytes(b"\x75\x00")
+    refused = _client("verify", str(folder / "genuine"), "--trust-store", trust)
+    assert refused.returncode == 2 and "was changed after the dump" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
