@@ -153,6 +153,166 @@ def read_offline(args: argparse.Namespace) -> int:
     return _report(passport, args)
 
 
+def _key_from_line(line: str) -> mrz.AccessKey:
+    """An access key typed (or scanned) for one document in ``watch``: the MRZ (two or three
+    lines joined, or one per line with ``|``), ``NUMBER YYMMDD YYMMDD``, or a six-digit CAN."""
+    text = line.strip()
+    parts = text.split()
+    try:
+        if text.isdigit() and len(text) == 6:
+            return mrz.CANKey(text)
+        if len(parts) == 3 and all(len(p) <= 22 for p in parts):
+            return mrz.MRZKey(*parts)
+        return mrz.parse(text.replace("|", "\n"), strict=True).access_key
+    except EmrtdError as exc:
+        raise advice.UsageError(f"{exc}: type the MRZ, 'NUMBER YYMMDD YYMMDD' or the CAN") from None
+
+
+def watch(args: argparse.Namespace) -> int:
+    """Passport after passport: wait for a card, read and validate it, show the result, wait
+    for its removal, again, until Ctrl-C (online, or ``--offline`` with a trust store)."""
+    import os
+    import threading
+    from datetime import UTC, datetime
+
+    from twisted.internet import reactor as _reactor
+    from twisted.internet import threads
+    from twisted.internet.defer import Deferred, inlineCallbacks
+
+    from emrtd import exchange, extended_length
+    from emrtd.truststore import TrustStore
+
+    from .card import list_readers
+    from .offline import verify_locally
+    from .protocol import Driver, connect
+
+    reactor: Any = _reactor
+    fixed_key = _access_key(args) if (args.mrz or args.can or args.document_number) else None
+    if args.offline and not args.trust_store:
+        raise advice.UsageError("--offline needs --trust-store DIR")
+    if not args.offline:
+        if not args.server or not args.client_id:
+            raise advice.UsageError("watch needs --server and --client-id (or --offline --trust-store DIR)")
+        advice.server_url(args.server)
+    trust = TrustStore.load(args.trust_store) if args.offline else None
+    stop = threading.Event()
+    tally = {"read": 0, "valid": 0}
+    failure: dict[str, str] = {}
+
+    def wait_for_card() -> PcscCard | None:
+        while not stop.is_set():
+            try:
+                return PcscCard(args.reader, wait=0)
+            except CardError as exc:
+                if "no card" not in str(exc):
+                    raise
+                stop.wait(0.25)
+        return None
+
+    def wait_for_removal(reader_name: str) -> None:
+        while not stop.is_set():
+            try:
+                present = [r.has_card for r in list_readers() if r.name == reader_name]
+            except CardError:
+                present = []
+            if not any(present):
+                return
+            stop.wait(0.25)
+
+    def read_offline_card(card: PcscCard, key: mrz.AccessKey) -> dict[str, Any]:
+        assert trust is not None
+        link = exchange.run(extended_length.negotiate(card.atr, card.max_apdu, **_link(args)), card.transmit)
+        return exchange.run(
+            verify_locally(key, trust, datetime.now(UTC), os.urandom, max_block=link.blocks), card.transmit
+        )
+
+    def read_online_card(card: PcscCard, key: mrz.AccessKey) -> Deferred[Any]:
+        options = Options(
+            str(uuid.uuid4()), args.client_id, key, send_result=True,
+            extended_length=args.extended_length, max_block=args.max_block, atr=card.atr,
+            reader_max_apdu=card.max_apdu, server_timeout=args.server_timeout,
+        )
+        driver = Driver(validation(options), card.transmit_raw, ProgressView())
+        state["driver"] = driver
+        connect(args.server, driver, ca_file=args.ca_file, insecure=args.insecure, headers=_headers(args),
+                timeout=args.server_timeout)
+        return driver.done.addCallback(lambda outcome: (outcome, driver.error))
+
+    state: dict[str, Any] = {}
+
+    @inlineCallbacks
+    def loop() -> Any:
+        try:
+            while not stop.is_set():
+                print("waiting for a passport (Ctrl-C to stop)...", flush=True)
+                card = yield threads.deferToThread(wait_for_card)
+                if card is None:
+                    break
+                reader_name = card.reader
+                print(f"reader: {reader_name}", flush=True)
+                key = fixed_key
+                if key is None:
+                    print("access key (MRZ, 'NUMBER YYMMDD YYMMDD' or CAN): ", end="", flush=True)
+                    line = yield threads.deferToThread(sys.stdin.readline)
+                    if not line:
+                        card.close()
+                        break
+                    try:
+                        key = _key_from_line(line)
+                    except advice.UsageError as exc:
+                        print(f"error: {exc}", flush=True)
+                        card.close()
+                        yield threads.deferToThread(wait_for_removal, reader_name)
+                        continue
+                passport: dict[str, Any] | None = None
+                try:
+                    if args.offline:
+                        passport = yield threads.deferToThread(read_offline_card, card, key)
+                    else:
+                        outcome, error = yield read_online_card(card, key)
+                        passport = outcome.passport
+                        if passport is None:
+                            reason = outcome.reason
+                            if isinstance(reason, CloseReason):
+                                reason = reason.value
+                            hint = advice.close_hint(reason) if reason else None
+                            print(f"error: {error or (f'{reason}: {hint}' if hint else reason)}", flush=True)
+                except (EmrtdError, OSError) as exc:
+                    print(f"error: {exc}", flush=True)
+                finally:
+                    card.close()
+                tally["read"] += 1
+                if passport is not None:
+                    lines = summary(passport, fail_expired=args.fail_expired)
+                    for text in lines:
+                        print(text, flush=True)
+                    tally["valid"] += lines[-1] == "VALID"
+                    if args.jsonl:
+                        with open(args.jsonl, "a", encoding="utf-8") as out:
+                            out.write(json.dumps(passport) + "\n")
+                print("remove the passport", flush=True)
+                yield threads.deferToThread(wait_for_removal, reader_name)
+        except Exception as exc:  # noqa: BLE001 - one line, then stop
+            failure["error"] = str(exc)
+        finally:
+            if reactor.running:
+                reactor.stop()
+
+    def stopping() -> None:
+        stop.set()
+        driver = state.get("driver")
+        if driver is not None:
+            driver.cancel()
+
+    reactor.addSystemEventTrigger("before", "shutdown", stopping)
+    reactor.callWhenRunning(loop)
+    reactor.run()
+    print(f"{tally['read']} passports read, {tally['valid']} VALID", flush=True)
+    if "error" in failure:
+        raise advice.UsageError(failure["error"])
+    return 0
+
+
 def dump(args: argparse.Namespace) -> int:
     """Read every file of the chip into a folder (and run CA/AA live) for ``verify`` later."""
     import os
@@ -605,6 +765,23 @@ def main(argv: list[str] | None = None) -> int:
                              help="an expired document is NOT VALID (exit 1); by default only shown")
 
     described = {"epilog": EXIT_CODES, "formatter_class": argparse.RawDescriptionHelpFormatter}
+    w = sub.add_parser("watch", help="read passport after passport until Ctrl-C", parents=[common])
+    w.add_argument("--server", default=settings["server"], help="ws:// or wss:// URL of /ws2/validate")
+    w.add_argument("--client-id", default=settings["client_id"])
+    w.add_argument("--offline", action="store_true", help="verify locally, without a server")
+    w.add_argument("--trust-store", help="with --offline: folder of CSCA certificates, master lists, CRLs")
+    key_options(w)
+    w.add_argument("--reader", default=settings["reader"], help="reader name (prefix) or number")
+    w.add_argument("--jsonl", metavar="FILE", help="append each result to this JSON-lines file")
+    w.add_argument("--fail-expired", action="store_true", help="count an expired document as NOT VALID")
+    w.add_argument("--ca-file", default=settings["ca_file"], help="CA certificate for a wss:// server")
+    w.add_argument("--insecure", action="store_true", help="do not verify the wss:// server certificate")
+    w.add_argument("--header", action="append", default=[], metavar="NAME:VALUE", help="handshake header")
+    w.add_argument("--authorization", default=settings["authorization"], metavar="VALUE")
+    w.add_argument("--server-timeout", type=float, default=20.0, metavar="SECONDS")
+    w.add_argument("--extended-length", action=argparse.BooleanOptionalAction, default=None)
+    w.add_argument("--max-block", type=_block, default=None)
+    w.set_defaults(run=watch, config_headers=settings["headers"])
     d = sub.add_parser("dump", help="save every file of the chip to a folder, to verify later",
                        parents=[common], **described)
     d.add_argument("folder", metavar="DIR", help="a new or empty folder")

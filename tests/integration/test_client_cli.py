@@ -625,3 +625,69 @@ def test_dump_then_verify_gives_the_live_verdict(server: dict[str, Any], tmp_pat
     refused = _client("verify", str(folder / "genuine"), "--trust-store", trust)
     assert refused.returncode == 2 and "was changed after the dump" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_watch_reads_passport_after_passport(server: dict[str, Any], tmp_path: Path) -> None:
+    """watch: two passports inserted one after the other are each read, validated, shown and
+    appended to the JSON-lines file; Ctrl-C ends it with a tally and exit 0."""
+    import queue
+    import signal
+    import threading
+
+    jsonl = tmp_path / "results.jsonl"
+    watcher = subprocess.Popen(
+        [
+            str(CLIENT),
+            "watch",
+            "--server",
+            server["url"],
+            "--client-id",
+            "desk",
+            "--reader",
+            "Virtual PCD",
+            "--jsonl",
+            str(jsonl),
+            *UTOPIA,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert watcher.stdout is not None
+    stdout = watcher.stdout
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+
+    def until(text: str, seconds: float = 60) -> list[str]:
+        seen = []
+        while True:
+            line = lines.get(timeout=seconds)
+            seen.append(line)
+            if text in line:
+                return seen
+
+    try:
+        until("waiting for a passport")
+        for profile in ("utopia", "utopia-bac"):
+            sim = insert(profile)
+            try:
+                shown = until("remove the passport")
+                assert any(line.strip() == "VALID" for line in shown), shown
+            finally:
+                sim.terminate()
+                sim.wait(timeout=10)
+            until("waiting for a passport")
+        watcher.send_signal(signal.SIGINT)
+        watcher.wait(timeout=30)
+        tally = until("passports read", 10)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+    assert watcher.returncode == 0, watcher.stderr.read() if watcher.stderr else ""
+    assert "2 passports read, 2 VALID" in tally[-1]
+    results = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert len(results) == 2 and all(r["passiveAuthentication"] for r in results)
