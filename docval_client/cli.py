@@ -413,6 +413,12 @@ def _report(passport: dict[str, Any], args: argparse.Namespace, notes: tuple[str
         print(json.dumps(passport, indent=2))
     elif args.json:
         Path(args.json).write_text(json.dumps(passport, indent=2))
+    if getattr(args, "report", None):
+        from .report import render
+
+        page = render(passport, notes, today=date.today(), fail_expired=args.fail_expired)
+        Path(args.report).write_text(page, encoding="utf-8")
+        print(f"report written to {args.report}", file=out)
     if args.photo:
         if passport.get("facePhoto"):
             print(_write_photo(base64.b64decode(passport["facePhoto"]), Path(args.photo)), file=out)
@@ -429,17 +435,17 @@ def _out(args: argparse.Namespace) -> Any:
     return sys.stderr if getattr(args, "json", None) == "-" else sys.stdout
 
 
-def _check_photo_path(path: str | None) -> None:
-    """--photo must name a file that can be written, checked before the card is read."""
+def _check_photo_path(path: str | None, option: str = "--photo") -> None:
+    """An output file (--photo, --report) must be writable, checked before the card is read."""
     if not path:
         return
     folder = Path(path).parent
     if not folder.is_dir():
-        raise advice.UsageError(f"--photo {path}: the folder {folder} does not exist")
+        raise advice.UsageError(f"{option} {path}: the folder {folder} does not exist")
     import os
 
     if not os.access(folder, os.W_OK):
-        raise advice.UsageError(f"--photo {path}: the folder {folder} is not writable")
+        raise advice.UsageError(f"{option} {path}: the folder {folder} is not writable")
 
 
 def _write_photo(data: bytes, path: Path) -> str:
@@ -467,6 +473,7 @@ def _write_photo(data: bytes, path: Path) -> str:
 
 def read(args: argparse.Namespace) -> int:
     _check_photo_path(args.photo)
+    _check_photo_path(args.report, "--report")
     if not args.offline:
         if not args.server or not args.client_id:
             raise advice.UsageError("read needs --server and --client-id (or --offline --trust-store DIR)")
@@ -724,6 +731,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--wait", type=float, default=10.0, help="seconds to wait for a card")
     r.add_argument("--json", help="write the result JSON here ('-': standard output); errors too")
     r.add_argument("--photo", help="write the face image here (.jpg, .png or .jp2: converted as asked)")
+    r.add_argument(
+        "--report", metavar="FILE.html", help="write a self-contained HTML page: photo, data and checks"
+    )
     r.add_argument("--ca-file", default=settings["ca_file"], help="CA certificate for a wss:// server")
     r.add_argument("--insecure", action="store_true", help="do not verify the wss:// server certificate")
     r.add_argument("--header", action="append", default=[], metavar="NAME:VALUE",
@@ -761,6 +771,7 @@ def main(argv: list[str] | None = None) -> int:
     def output_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--json", help="write the result JSON here ('-': standard output)")
         command.add_argument("--photo", help="write the face image here (.jpg, .png or .jp2)")
+        command.add_argument("--report", metavar="FILE.html", help="write an HTML page of the result")
         command.add_argument("--fail-expired", action="store_true",
                              help="an expired document is NOT VALID (exit 1); by default only shown")
 

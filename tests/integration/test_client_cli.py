@@ -4,6 +4,7 @@ result server on loopback."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -656,6 +657,7 @@ def test_watch_reads_passport_after_passport(server: dict[str, Any], tmp_path: P
     lines: queue.Queue[str] = queue.Queue()
     assert watcher.stdout is not None
     stdout = watcher.stdout
+
     def pump() -> None:
         for line in stdout:
             lines.put(line)
@@ -691,3 +693,55 @@ def test_watch_reads_passport_after_passport(server: dict[str, Any], tmp_path: P
     assert "2 passports read, 2 VALID" in tally[-1]
     results = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert len(results) == 2 and all(r["passiveAuthentication"] for r in results)
+
+
+def test_html_report_shows_the_photo_in_chromium(server: dict[str, Any], tmp_path: Path) -> None:
+    """--report writes one self-contained page; headless Chromium shows the decoded photo (a
+    JPEG 2000 face converted for the browser), the verdict, the data and the checks."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.fail("chromium is not installed (scripts/test.sh installs Debian's chromium)")
+    page_file = tmp_path / "report.html"
+    sim = insert("utopia-bac")  # JPEG 2000 face
+    try:
+        done = _client(
+            "read",
+            "--server",
+            server["url"],
+            "--client-id",
+            "desk",
+            "--reader",
+            "Virtual PCD",
+            "--wait",
+            "10",
+            "--report",
+            str(page_file),
+            *UTOPIA,
+        )
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    assert done.returncode == 0, done.stderr
+    text = page_file.read_text()
+    assert "<script" not in text and "http://" not in text and "https://" not in text
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+        try:
+            page = browser.new_page()
+            page.goto(page_file.as_uri())
+            assert page.eval_on_selector("#photo", "img => img.complete && img.naturalWidth") > 0
+            assert page.inner_text("#verdict") == "VALID"
+            body = page.inner_text("body")
+            shot = page.locator("#photo").screenshot()
+        finally:
+            browser.close()
+    assert "ERIKSSON, ANNA MARIA" in body and "15 Apr 2034" in body and "✔ chip authentication" in body
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(shot)).convert("L")
+    low, high = image.getextrema()
+    assert isinstance(low, int) and isinstance(high, int) and high - low > 30, "the photo area is blank"  # a decoded face, not an empty box
