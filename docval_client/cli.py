@@ -100,6 +100,11 @@ class ProgressView:
                 self.stream.write(line + "\n")
         self.stream.flush()
 
+    def end(self) -> None:
+        """End a bar line left open (the session stopped mid-file)."""
+        self._end_line()
+        self.stream.flush()
+
     def _end_line(self) -> None:
         if self.open_line:
             self.stream.write("\n")
@@ -143,9 +148,15 @@ def read_offline(args: argparse.Namespace) -> int:
     try:
         link = exchange.run(extended_length.negotiate(card.atr, card.max_apdu, **_link(args)), card.transmit)
         _print_link(link.blocks.size, link.extended, link.source, _out(args))
+        view = ProgressView(_out(args))
         passport = exchange.run(
-            verify_locally(key, trust, datetime.now(UTC), os.urandom, max_block=link.blocks), card.transmit
+            verify_locally(
+                key, trust, datetime.now(UTC), os.urandom, max_block=link.blocks,
+                progress=lambda step, done, total: view(Progress(step, done, total)),
+            ),
+            card.transmit,
         )
+        view.end()
     finally:
         card.close()
         lock.release()
@@ -520,7 +531,8 @@ def _read(args: argparse.Namespace) -> int:
         server_timeout=args.server_timeout,
     )
     started = time.monotonic()
-    driver = Driver(validation(options), card.transmit_raw, ProgressView(_out(args)))
+    view = ProgressView(_out(args))
+    driver = Driver(validation(options), card.transmit_raw, view)
     result: dict[str, Any] = {}
 
     def finished(outcome: Outcome) -> None:
@@ -539,6 +551,7 @@ def _read(args: argparse.Namespace) -> int:
         timeout=args.server_timeout,
     )
     reactor.run()
+    view.end()  # a bar cut short by Ctrl-C or a removed card gets its line ended
     card.close()
     lock.release()
     outcome: Outcome | None = result.get("outcome")
@@ -547,8 +560,9 @@ def _read(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     if outcome.length_source:  # empty when the session never started (server unreachable)
         _print_link(outcome.block, outcome.extended_length, outcome.length_source, _out(args))
+    apdus, chip_bytes = max(outcome.apdus, driver.apdus), max(outcome.chip_bytes, driver.chip_bytes)
     print(
-        f"{outcome.apdus} APDUs, {outcome.chip_bytes} bytes from the chip in {elapsed:.2f} s",
+        f"{apdus} APDUs, {chip_bytes} bytes from the chip in {elapsed:.2f} s",
         file=_out(args),
         flush=True,
     )

@@ -9,6 +9,7 @@ the card."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -46,23 +47,37 @@ def verify_locally(
     validation_id: str = "offline",
     max_block: int | reader.BlockSize = reader.DEFAULT_MAX_BLOCK,
     dump: dict[str, Any] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Exchange[dict[str, Any]]:
     """Read everything, run CA, AA and PA here; return the DocVal ``passport`` object. With
     ``dump`` (a dict to fill), every file the chip gives is kept there under ``files`` (EF.COM,
     EF.CardAccess, EF.CardSecurity and every data group it lets us read, not only those the
-    result uses), with the access-control ``protocol``."""
+    result uses), with the access-control ``protocol``. ``progress(step, done, total)`` hears
+    of each step and, for ``read NAME`` steps, of every block read."""
+
+    def report(step: str, done: int = 0, total: int = 0) -> None:
+        if progress is not None:
+            progress(step, done, total)
+
+    def reading(name: str) -> Callable[[int, int], None]:
+        return lambda done, total: report(f"read {name}", done, total)
+
     if not isinstance(max_block, reader.BlockSize):
         max_block = reader.BlockSize(max_block)  # one size for every read, falling back once
     opened = yield from access.open_document(key, random, max_block=max_block)
+    report(opened.protocol)
     sm = opened.sm
     files: dict[str, bytes] = {}
     for name in ("sod", "dg14"):
-        data = yield from reader.read_optional(reader.file_by_name(name), sm, max_block=max_block)
+        data = yield from reader.read_optional(
+            reader.file_by_name(name), sm, max_block=max_block, progress=reading(name)
+        )
         if data is not None:
             files[name] = data
     chip = verdict.NOT_OFFERED
     ca_plan = chipauth.plan_from_dg14(files["dg14"], random) if "dg14" in files else None
     if isinstance(ca_plan, chipauth.CAPlan):
+        report("chip authentication")
         try:
             new = yield from chipauth.chip_authentication(ca_plan, sm)
             # only the genuine chip can answer under the new keys
@@ -84,7 +99,9 @@ def verify_locally(
     for name in FILES:
         if name in files:
             continue
-        data = yield from reader.read_optional(reader.file_by_name(name), sm, max_block=max_block)
+        data = yield from reader.read_optional(
+            reader.file_by_name(name), sm, max_block=max_block, progress=reading(name)
+        )
         if data is None:
             continue
         files[name] = data

@@ -5,6 +5,7 @@ thread, progress to a callback. Fires its ``done`` Deferred with the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -33,7 +34,16 @@ class Driver:
         blocking: Callable[..., Deferred[Any]] = deferToThread,
         clock: Any = None,
     ) -> None:
-        self.flow, self.transmit, self.progress = flow, transmit, progress
+        self.flow, self.progress = flow, progress
+        self.apdus = self.chip_bytes = 0  # what reached the card, also when the session is cut short
+
+        def counted(command: bytes) -> bytes:
+            response = transmit(command)
+            self.apdus += 1
+            self.chip_bytes += len(response)
+            return response
+
+        self.transmit = counted
         self.clock = clock  # IReactorTime for the waits on the server (None: the global reactor)
         self.timer: Any = None  # the pending wait's DelayedCall
         self.opened = False  # the WebSocket handshake completed
@@ -198,6 +208,9 @@ def _closed_message(code: int | None, reason: str | None, opened: bool) -> str:
                 f"the server refused the WebSocket ({detail}): is the path right? The DocVal API is "
                 "at /ws2/validate"
             )
+        if "ssl" in detail.lower() or "certificate" in detail.lower():
+            quoted = re.search(r'"(.*)"', detail)  # Autobahn quotes the TLS error inside its own text
+            return f"cannot reach the server: {quoted.group(1) if quoted else detail}"
         if "timeout" in detail.lower():
             return f"the server took the connection but never completed the WebSocket handshake ({detail})"
         return f"the WebSocket handshake failed ({detail})"

@@ -744,4 +744,67 @@ def test_html_report_shows_the_photo_in_chromium(server: dict[str, Any], tmp_pat
 
     image = Image.open(io.BytesIO(shot)).convert("L")
     low, high = image.getextrema()
-    assert isinstance(low, int) and isinstance(high, int) and high - low > 30, "the photo area is blank"  # a decoded face, not an empty box
+    assert isinstance(low, int) and isinstance(high, int) and high - low > 30, (
+        "the photo area is blank"
+    )  # a decoded face, not an empty box
+
+
+def test_self_signed_wss_server_gets_a_hint_then_works_with_ca_file(tmp_path: Path) -> None:
+    """A wss:// server with a self-signed certificate: without --ca-file one line suggesting
+    --ca-file/--insecure (exit 2); with --ca-file the passport validates."""
+    from .test_server import self_signed
+
+    vpcd_readers()
+    key, cert = self_signed(tmp_path)
+    result_port, wss_port = free_port(), free_port()
+    results = start_result_server(tmp_path, result_port)
+    (tmp_path / "docval.toml").write_text(f"""
+[server]
+endpoint = "ssl:{wss_port}:interface=127.0.0.1:privateKey={key}:certKey={cert}"
+[trust]
+paths = ["trust"]
+[clients.desk]
+result_url = "http://127.0.0.1:{result_port}/results"
+""")
+    twistd = subprocess.Popen(
+        [str(TWISTD), "-n", "--pidfile=", "docval", "--config", "docval.toml"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"wss://127.0.0.1:{wss_port}/ws2/validate"
+    try:
+        import ssl
+
+        context = ssl.create_default_context(cafile=str(cert))
+        wait_http(f"https://127.0.0.1:{wss_port}/health", context=context)
+        runs = []
+        for extra in ([], ["--ca-file", str(cert)]):
+            sim = insert("utopia")
+            try:
+                runs.append(
+                    _client(
+                        "read",
+                        "--server",
+                        url,
+                        "--client-id",
+                        "desk",
+                        "--reader",
+                        "Virtual PCD",
+                        "--wait",
+                        "10",
+                        *extra,
+                        *UTOPIA,
+                    )
+                )
+            finally:
+                sim.terminate()
+                sim.wait(timeout=10)
+    finally:
+        for proc in (twistd, results):
+            proc.terminate()
+            proc.wait(timeout=20)
+    refused, trusted = runs
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "--ca-file" in refused.stderr and "--insecure" in refused.stderr, refused.stderr
+    assert trusted.returncode == 0, trusted.stderr
