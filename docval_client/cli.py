@@ -366,10 +366,7 @@ def dump(args: argparse.Namespace) -> int:
     finally:
         card.close()
         lock.release()
-    live = {
-        "chipAuthentication": passport.get("chipAuthenticationResult"),
-        "activeAuthentication": passport.get("activeAuthenticationResult"),
-    }
+    live = kept.get("live", {})
     manifest: dict[str, Any] = {
         "tool": f"docval-client {_version()}",
         "reader": reader_name,

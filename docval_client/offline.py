@@ -135,4 +135,12 @@ def verify_locally(
                 active = verdict.PASSED
             except EmrtdError as exc:
                 active = verdict.failed(str(exc))
+    if dump is not None:  # what the chip did, before the trust order (PA is redone on verify)
+        dump["live"] = {"chipAuthentication": _seen(chip), "activeAuthentication": _seen(active)}
     return result.build(validation_id, files, pa, verdict.verdicts(pa, chip, active))
+
+
+def _seen(outcome: verdict.Outcome) -> str:
+    if outcome.passed is None:
+        return "UNAVAILABLE"
+    return "SUCCESS" if outcome.passed else "FAILED"

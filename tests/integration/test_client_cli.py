@@ -612,6 +612,7 @@ def test_dump_then_verify_gives_the_live_verdict(server: dict[str, Any], tmp_pat
         assert {"com", "cardaccess", "sod", "dg1", "dg2", "dg14", "dg15"} <= set(manifest["files"])
         assert manifest["protocol"] == "PACE" and manifest["apdus"] > 10 and manifest["atr"]
         assert "UT1234567" not in json.dumps(manifest)  # no MRZ data, no keys
+        assert manifest["live"]["chipAuthentication"] == "SUCCESS"
         live = json.loads((tmp_path / "live.json").read_text())
         checked = _client(
             "verify", str(target), "--trust-store", trust, "--json", str(tmp_path / "later.json")
@@ -622,6 +623,14 @@ def test_dump_then_verify_gives_the_live_verdict(server: dict[str, Any], tmp_pat
         assert later["passiveAuthenticationDetails"] == live["passiveAuthenticationDetails"]
         assert later["chipAuthenticationResult"] == live["chipAuthenticationResult"]
         assert "not re-checkable offline" in checked.stdout
+    sim = insert("utopia")  # a dump needs no trust store: the live CA/AA are recorded before the trust order
+    try:
+        bare = _client("dump", str(folder / "bare"), "--reader", "Virtual PCD", "--wait", "10", *UTOPIA)
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    assert bare.returncode == 0 and "live checks: chip authentication SUCCESS" in bare.stdout, bare.stdout
+    assert _client("verify", str(folder / "bare"), "--trust-store", trust).returncode == 0
     (folder / "genuine" / "dg2.bin").write_bytes(b"\x75\x00")
     refused = _client("verify", str(folder / "genuine"), "--trust-store", trust)
     assert refused.returncode == 2 and "was changed after the dump" in refused.stderr
