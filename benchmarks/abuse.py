@@ -33,6 +33,8 @@ from tests.conftest import use_txaio
 
 use_txaio("asyncio")
 
+from server_network import stop  # noqa: E402
+
 from emrtd.docval import wire  # noqa: E402
 from tests.integration.test_server import (  # noqa: E402
     TWISTD,
@@ -181,9 +183,7 @@ def main() -> None:
                 per = asyncio.run(log_bytes_per_message(url, log, client))
                 print(f"log bytes per hostile MONITORING message ({label}): {per:.2f}")
         finally:
-            for proc in processes:
-                proc.terminate()
-                proc.wait(timeout=20)
+            stop(processes)
 
 
 if __name__ == "__main__":

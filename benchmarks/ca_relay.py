@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from server_network import start
+from server_network import start, stop
 
 from emrtd import access, exchange, reader
 from emrtd.docval import wire
@@ -148,9 +148,7 @@ def main() -> None:
         try:
             asyncio.run(run())
         finally:
-            for proc in processes:
-                proc.terminate()
-                proc.wait(timeout=20)
+            stop(processes)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,13 @@ result_url = "http://127.0.0.1:{result_port}/results"
     return f"ws://127.0.0.1:{ws_port}/ws2/validate", [server, results], server.pid
 
 
+def stop(processes: list[subprocess.Popen[str]]) -> None:
+    """End the server and the result server started by :func:`start`."""
+    for proc in processes:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 async def sessions(url: str, clients: int, seconds: float, profile: str) -> list[float]:
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
@@ -153,9 +160,7 @@ def main() -> None:
                     f"{(after - before) / count:5.1f} KiB per connection"
                 )
         finally:
-            for proc in processes:
-                proc.terminate()
-                proc.wait(timeout=20)
+            stop(processes)
 
 
 if __name__ == "__main__":

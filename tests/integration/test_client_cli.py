@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +25,18 @@ CLIENT = Path(sys.executable).with_name("docval-client")
 UTOPIA = ["--document-number", "UT1234567", "--birth", "900315", "--expiry", "340415"]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@contextmanager
+def docval_server(folder: Path, server_settings: str = "", scheme: str = "ws") -> Iterator[dict[str, Any]]:
+    """twistd docval (``[server]`` settings added; the endpoint too when given) and the result
+    server on loopback, with the test trust store; yields the URL and the folder."""
     vpcd_readers()
-    folder = tmp_path_factory.mktemp("client")
     result_port, ws_port = free_port(), free_port()
     results = start_result_server(folder, result_port)
+    endpoint = "" if "endpoint" in server_settings else f'endpoint = "tcp:{ws_port}:interface=127.0.0.1"'
     (folder / "docval.toml").write_text(f"""
 [server]
-endpoint = "tcp:{ws_port}:interface=127.0.0.1"
+{endpoint}
+{server_settings.replace("PORT", str(ws_port))}
 [trust]
 paths = ["trust"]
 [clients.desk]
@@ -45,12 +49,42 @@ result_url = "http://127.0.0.1:{result_port}/results"
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_http(f"http://127.0.0.1:{ws_port}/health")
-        yield {"url": f"ws://127.0.0.1:{ws_port}/ws2/validate", "folder": folder}
+        if scheme == "wss":
+            import ssl
+
+            context = ssl.create_default_context(cafile=str(folder / "cert.pem"))
+            wait_http(f"https://127.0.0.1:{ws_port}/health", context=context)
+        else:
+            wait_http(f"http://127.0.0.1:{ws_port}/health")
+        yield {"url": f"{scheme}://127.0.0.1:{ws_port}/ws2/validate", "folder": folder}
     finally:
         for proc in (twistd, results):
             proc.terminate()
             proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with docval_server(tmp_path_factory.mktemp("client")) as running:
+        yield running
+
+
+@contextmanager
+def inserted(profile: str, *faults: str) -> Iterator[None]:
+    """A virtual passport in the vpcd reader for the block."""
+    sim = insert(profile, faults)
+    try:
+        yield
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+
+
+def read_at(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``docval-client read`` against ``url`` with the vpcd reader (the passport is the caller's)."""
+    return _client(
+        "read", "--server", url, "--client-id", "desk", "--reader", "Virtual PCD", "--wait", "10", *extra
+    )
 
 
 def run_client(
@@ -412,27 +446,15 @@ def test_silent_server_times_out(server: dict[str, Any]) -> None:
             )
 
     threading.Thread(target=serve, daemon=True).start()
-    sim = insert("utopia")
-    try:
+    with inserted("utopia"):
         began = time.monotonic()
-        done = _client(
-            "read",
-            "--server",
+        done = read_at(
             f"ws://127.0.0.1:{port}/ws2/validate",
-            "--client-id",
-            "desk",
-            "--reader",
-            "Virtual PCD",
-            "--wait",
-            "10",
             "--server-timeout",
             "2",
             *UTOPIA,
         )
         elapsed = time.monotonic() - began
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
         listener.close()
         for conn in held:
             conn.close()
@@ -446,57 +468,15 @@ def test_silent_server_times_out(server: dict[str, Any]) -> None:
 
 def test_header_reaches_a_server_that_requires_authorization(tmp_path: Path) -> None:
     """--header (and --authorization) go with the handshake: without it 401 in one line, with it VALID."""
-    vpcd_readers()
-    result_port, ws_port = free_port(), free_port()
-    results = start_result_server(tmp_path, result_port)
-    (tmp_path / "docval.toml").write_text(f"""
-[server]
-endpoint = "tcp:{ws_port}:interface=127.0.0.1"
-authorization = "Bearer desk-s3cret"
-[trust]
-paths = ["trust"]
-[clients.desk]
-result_url = "http://127.0.0.1:{result_port}/results"
-""")
-    twistd = subprocess.Popen(
-        [str(TWISTD), "-n", "--pidfile=", "docval", "--config", "docval.toml"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"ws://127.0.0.1:{ws_port}/ws2/validate"
-    try:
-        wait_http(f"http://127.0.0.1:{ws_port}/health")
-        outcomes = []
+    outcomes = []
+    with docval_server(tmp_path, 'authorization = "Bearer desk-s3cret"') as running:
         for extra in (
             [],
             ["--header", "Authorization: Bearer desk-s3cret"],
             ["--authorization", "Bearer desk-s3cret"],
         ):
-            sim = insert("utopia")
-            try:
-                outcomes.append(
-                    _client(
-                        "read",
-                        "--server",
-                        url,
-                        "--client-id",
-                        "desk",
-                        "--reader",
-                        "Virtual PCD",
-                        "--wait",
-                        "10",
-                        *extra,
-                        *UTOPIA,
-                    )
-                )
-            finally:
-                sim.terminate()
-                sim.wait(timeout=10)
-    finally:
-        for proc in (twistd, results):
-            proc.terminate()
-            proc.wait(timeout=20)
+            with inserted("utopia"):
+                outcomes.append(read_at(running["url"], *extra, *UTOPIA))
     refused, with_header, with_option = outcomes
     assert (
         refused.returncode == 2 and "401" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
@@ -511,27 +491,15 @@ def test_summary_json_photo_and_expiry(server: dict[str, Any], tmp_path: Path) -
     expired BSI document is flagged, and --fail-expired makes it NOT VALID."""
     from PIL import Image
 
-    sim = insert("utopia-bac")  # its face is JPEG 2000
-    try:
-        done = _client(
-            "read",
-            "--server",
+    with inserted("utopia-bac"):  # its face is JPEG 2000
+        done = read_at(
             server["url"],
-            "--client-id",
-            "desk",
-            "--reader",
-            "Virtual PCD",
-            "--wait",
-            "10",
             "--json",
             "-",
             "--photo",
             str(tmp_path / "face.png"),
             *UTOPIA,
         )
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["chipAuthenticationResult"] == "SUCCESS"
     assert "born 15 Mar 1990" in done.stderr and "valid until 15 Apr 2034" in done.stderr
@@ -540,8 +508,7 @@ def test_summary_json_photo_and_expiry(server: dict[str, Any], tmp_path: Path) -
     assert Image.open(tmp_path / "face.png").format == "PNG"
     bsi = ["--document-number", "C11T002JM", "--birth", "960812", "--expiry", "231031"]
     for extra in ([], ["--fail-expired"]):
-        sim = insert("bsi")
-        try:
+        with inserted("bsi"):
             done = _client(
                 "read",
                 "--offline",
@@ -554,9 +521,6 @@ def test_summary_json_photo_and_expiry(server: dict[str, Any], tmp_path: Path) -
                 *extra,
                 *bsi,
             )
-        finally:
-            sim.terminate()
-            sim.wait(timeout=10)
         assert "EXPIRED on 31 Oct 2023" in done.stdout and "✘ not expired" in done.stdout
         assert done.returncode == 1, done.stdout  # the BSI DSC is not in this trust store either
 
@@ -589,8 +553,7 @@ def test_dump_then_verify_gives_the_live_verdict(server: dict[str, Any], tmp_pat
     folder = tmp_path / "dump"
     for faults, code in (((), 0), (("tampered-dg",), 1)):
         target = folder / ("+".join(faults) or "genuine")
-        sim = insert("utopia", faults)
-        try:
+        with inserted("utopia", *faults):
             dumped = _client(
                 "dump",
                 str(target),
@@ -604,9 +567,6 @@ def test_dump_then_verify_gives_the_live_verdict(server: dict[str, Any], tmp_pat
                 str(tmp_path / "live.json"),
                 *UTOPIA,
             )
-        finally:
-            sim.terminate()
-            sim.wait(timeout=10)
         assert dumped.returncode == code, (dumped.stdout, dumped.stderr)
         manifest = json.loads((target / "manifest.json").read_text())
         assert {"com", "cardaccess", "sod", "dg1", "dg2", "dg14", "dg15"} <= set(manifest["files"])
@@ -623,12 +583,10 @@ def test_dump_then_verify_gives_the_live_verdict(server: dict[str, Any], tmp_pat
         assert later["passiveAuthenticationDetails"] == live["passiveAuthenticationDetails"]
         assert later["chipAuthenticationResult"] == live["chipAuthenticationResult"]
         assert "not re-checkable offline" in checked.stdout
-    sim = insert("utopia")  # a dump needs no trust store: the live CA/AA are recorded before the trust order
-    try:
+    with inserted(
+        "utopia"
+    ):  # a dump needs no trust store: the live CA/AA are recorded before the trust order
         bare = _client("dump", str(folder / "bare"), "--reader", "Virtual PCD", "--wait", "10", *UTOPIA)
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
     assert bare.returncode == 0 and "live checks: chip authentication SUCCESS" in bare.stdout, bare.stdout
     assert _client("verify", str(folder / "bare"), "--trust-store", trust).returncode == 0
     (folder / "genuine" / "dg2.bin").write_bytes(b"\x75\x00")
@@ -684,13 +642,9 @@ def test_watch_reads_passport_after_passport(server: dict[str, Any], tmp_path: P
     try:
         until("waiting for a passport")
         for profile in ("utopia", "utopia-bac"):
-            sim = insert(profile)
-            try:
+            with inserted(profile):
                 shown = until("remove the passport")
                 assert any(line.strip() == "VALID" for line in shown), shown
-            finally:
-                sim.terminate()
-                sim.wait(timeout=10)
             until("waiting for a passport")
         watcher.send_signal(signal.SIGINT)
         watcher.wait(timeout=30)
@@ -715,25 +669,13 @@ def test_html_report_shows_the_photo_in_chromium(server: dict[str, Any], tmp_pat
     if not Path(chromium).exists():
         pytest.fail("chromium is not installed (scripts/test.sh installs Debian's chromium)")
     page_file = tmp_path / "report.html"
-    sim = insert("utopia-bac")  # JPEG 2000 face
-    try:
-        done = _client(
-            "read",
-            "--server",
+    with inserted("utopia-bac"):  # JPEG 2000 face
+        done = read_at(
             server["url"],
-            "--client-id",
-            "desk",
-            "--reader",
-            "Virtual PCD",
-            "--wait",
-            "10",
             "--report",
             str(page_file),
             *UTOPIA,
         )
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
     assert done.returncode == 0, done.stderr
     text = page_file.read_text()
     assert "<script" not in text and "http://" not in text and "https://" not in text
@@ -763,56 +705,13 @@ def test_self_signed_wss_server_gets_a_hint_then_works_with_ca_file(tmp_path: Pa
     --ca-file/--insecure (exit 2); with --ca-file the passport validates."""
     from .test_server import self_signed
 
-    vpcd_readers()
     key, cert = self_signed(tmp_path)
-    result_port, wss_port = free_port(), free_port()
-    results = start_result_server(tmp_path, result_port)
-    (tmp_path / "docval.toml").write_text(f"""
-[server]
-endpoint = "ssl:{wss_port}:interface=127.0.0.1:privateKey={key}:certKey={cert}"
-[trust]
-paths = ["trust"]
-[clients.desk]
-result_url = "http://127.0.0.1:{result_port}/results"
-""")
-    twistd = subprocess.Popen(
-        [str(TWISTD), "-n", "--pidfile=", "docval", "--config", "docval.toml"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"wss://127.0.0.1:{wss_port}/ws2/validate"
-    try:
-        import ssl
-
-        context = ssl.create_default_context(cafile=str(cert))
-        wait_http(f"https://127.0.0.1:{wss_port}/health", context=context)
-        runs = []
+    runs = []
+    settings = f'endpoint = "ssl:PORT:interface=127.0.0.1:privateKey={key}:certKey={cert}"'
+    with docval_server(tmp_path, settings, scheme="wss") as running:
         for extra in ([], ["--ca-file", str(cert)]):
-            sim = insert("utopia")
-            try:
-                runs.append(
-                    _client(
-                        "read",
-                        "--server",
-                        url,
-                        "--client-id",
-                        "desk",
-                        "--reader",
-                        "Virtual PCD",
-                        "--wait",
-                        "10",
-                        *extra,
-                        *UTOPIA,
-                    )
-                )
-            finally:
-                sim.terminate()
-                sim.wait(timeout=10)
-    finally:
-        for proc in (twistd, results):
-            proc.terminate()
-            proc.wait(timeout=20)
+            with inserted("utopia"):
+                runs.append(read_at(running["url"], *extra, *UTOPIA))
     refused, trusted = runs
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     assert "--ca-file" in refused.stderr and "--insecure" in refused.stderr, refused.stderr

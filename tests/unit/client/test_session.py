@@ -230,3 +230,22 @@ def test_read_failures_name_their_kind(
         _BreaksFirstRead(chip, answer), Options("v", "desk", chip.config.mrz_key), trust=trust
     )
     assert run.outcome.reason is reason and run.posts == []
+
+
+def test_diagnostics_send_step_monitoring_without_personal_data(trust: TrustStore) -> None:
+    """--diagnostics: START asks for it, MONITORING names each step and file size, never the
+    holder's data; without it no MONITORING is sent."""
+    for enabled in (True, False):
+        trace: list[Any] = []
+        outcome, _posts = pump(trust, "utopia", trace=trace, enable_diagnostics=enabled)
+        assert outcome.passport is not None
+        sent = trace  # the messages the client sent, with its progress events
+        starts = [m for m in sent if isinstance(m, wire.Start)]
+        monitoring = [m.message for m in sent if isinstance(m, wire.Monitoring)]
+        assert starts[0].enable_diagnostics is enabled
+        if enabled:
+            assert "Step: access control PACE done" in monitoring
+            assert "Step: read dg2: " in " ".join(monitoring)
+            assert not any("ERIKSSON" in text or "UT1234567" in text for text in monitoring)
+        else:
+            assert monitoring == []
