@@ -337,6 +337,12 @@ def dump(args: argparse.Namespace) -> int:
     from .offline import verify_locally
 
     key = _access_key(args)
+    asked = [name for name in ("json", "photo", "report", "fail_expired") if getattr(args, name)]
+    if asked and not args.trust_store:
+        option = "--" + asked[0].replace("_", "-")
+        raise advice.UsageError(f"dump {option} needs --trust-store (or run verify on the dump later)")
+    _check_photo_path(args.photo)
+    _check_photo_path(args.report, "--report")
     trust = TrustStore.load(args.trust_store) if args.trust_store else TrustStore([], {})
     folder = Path(args.folder)
     if folder.exists() and any(folder.iterdir()):
