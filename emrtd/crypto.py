@@ -88,10 +88,11 @@ def retail_mac(key: bytes, data: bytes) -> bytes:
         raise CryptoError("the retail MAC needs a 16-byte key")
     if not data or len(data) % 8:
         raise CryptoError("retail MAC input must be padded to whole 8-byte blocks")
-    k1, k2 = key[:8], key[8:16]
-    chained = _cbc(TripleDES(k1 * 3), b"\x00" * 8, data, True)[-8:]
-    step = _cbc(TripleDES(k2 * 3), b"\x00" * 8, chained, False)
-    return _cbc(TripleDES(k1 * 3), b"\x00" * 8, step, True)
+    # E_K1(D_K2(E_K1(x))) on the last block is two-key 3DES (EDE): single DES chains every
+    # block before it, and its last output is the IV of the 3DES step.
+    head, last = data[:-8], data[-8:]
+    chained = _cbc(TripleDES(key[:8] * 3), b"\x00" * 8, head, True)[-8:] if head else b"\x00" * 8
+    return _cbc(TripleDES(key[:16] + key[:8]), chained, last, True)
 
 
 def _aes_key(key: bytes) -> bytes:

@@ -37,9 +37,16 @@ def char_value(ch: str) -> int:
     raise MRZError(f"character {ch!r} is not allowed in an MRZ")
 
 
+_VALUES = {ch: char_value(ch) for ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<"}
+
+
 def check_digit(data: str) -> str:
     """9303-3 §4.9: weights 7, 3, 1 repeating, sum modulo 10."""
-    return str(sum(char_value(c) * _WEIGHTS[i % 3] for i, c in enumerate(data)) % 10)
+    try:
+        total = sum(_VALUES[c] * _WEIGHTS[i % 3] for i, c in enumerate(data))
+    except KeyError:
+        total = sum(char_value(c) * _WEIGHTS[i % 3] for i, c in enumerate(data))  # names the character
+    return str(total % 10)
 
 
 def _is_date(value: str) -> bool:

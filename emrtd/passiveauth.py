@@ -181,10 +181,7 @@ def _check_certificate(
     if trust.is_revoked(dsc):
         errors.append(f"certificate: the DSC (serial {dsc.serial_number:X}) is revoked")
     if raw_dg1 is not None:
-        try:
-            state = dg1.parse(raw_dg1).mrz.issuing_state
-        except EmrtdError:
-            state = None
+        state = dg1.issuing_state(raw_dg1)
         if state is not None and countries.alpha2(state) != csca.country:
             errors.append(
                 f"certificate: issuing state {state} does not match the CSCA's country {csca.country}"

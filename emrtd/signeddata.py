@@ -5,16 +5,23 @@ signed attributes hold the content type and the message digest of the eContent."
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from dataclasses import dataclass
 
 from asn1crypto import cms, core, x509
 
 from . import pubkey, signatures
 from .errors import EmrtdError, UnsupportedAlgorithmError, VerificationError
 
+OID_CONTENT_TYPE = core.ObjectIdentifier("1.2.840.113549.1.9.3").contents
+OID_MESSAGE_DIGEST = core.ObjectIdentifier("1.2.840.113549.1.9.4").contents
 
-def _attribute(attributes: cms.CMSAttributes, name: str) -> core.Asn1Value | None:
-    values = [attr["values"] for attr in attributes if attr["type"].native == name]
+
+def _attribute(attributes: cms.CMSAttributes, oid: bytes) -> core.Asn1Value | None:
+    """The single value of the one attribute whose type's encoded OID is ``oid`` (compared as
+    bytes: mapping every attribute type to a name costs more than the check)."""
+    values = [attr["values"] for attr in attributes if attr["type"].contents == oid]
     if len(values) != 1 or len(values[0]) != 1:
         return None
     value: core.Asn1Value = values[0][0]
@@ -27,6 +34,34 @@ def signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.C
         return _signer_certificate(signed, signer)
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError):
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateFacts:
+    """What a signer lookup and a revocation check read from a certificate, taken out once
+    per certificate (public data: the DSCs a server sees repeat from session to session)."""
+
+    serial_number: int
+    issuer_der: bytes
+    #: The DER a SignerInfo's issuerAndSerialNumber sid holds when it names this certificate.
+    sid_der: bytes
+    key_identifier: bytes | None
+    spki_der: bytes
+
+
+@functools.lru_cache(maxsize=1024)
+def _facts_of(der: bytes) -> CertificateFacts:
+    cert = x509.Certificate.load(der)
+    issuer = cert.issuer.dump()
+    serial = cert["tbs_certificate"]["serial_number"]
+    sid = cms.IssuerAndSerialNumber({"issuer": cert.issuer, "serial_number": serial}).dump()
+    spki = cert["tbs_certificate"]["subject_public_key_info"].dump()
+    return CertificateFacts(serial.native, issuer, sid, cert.key_identifier, spki)
+
+
+def facts(cert: x509.Certificate) -> CertificateFacts:
+    """``cert``'s serial number, issuer, sid and key, remembered by its DER (bounded)."""
+    return _facts_of(cert.dump())
 
 
 def certificates(signed: cms.SignedData) -> tuple[x509.Certificate, ...]:
@@ -51,18 +86,21 @@ def _signer_certificate(
     signed: cms.SignedData, signer: cms.SignerInfo, certs: tuple[x509.Certificate, ...] | None = None
 ) -> x509.Certificate | None:
     sid = signer["sid"]
-    for cert in certificates(signed) if certs is None else certs:
-        if sid.name == "issuer_and_serial_number":
-            issuer = sid.chosen["issuer"]
-            if cert.serial_number == sid.chosen["serial_number"].native and (
-                cert.issuer.dump() == issuer.dump()  # byte for byte: the usual case, and cheap
-                or cert.issuer == issuer  # RFC 5280 name matching
+    candidates = certificates(signed) if certs is None else certs
+    if sid.name == "issuer_and_serial_number":
+        wanted = sid.chosen.dump()
+        for cert in candidates:  # byte for byte: the usual case, and cheap
+            if facts(cert).sid_der == wanted:
+                return cert
+        issuer = sid.chosen["issuer"]
+        for cert in candidates:
+            if facts(cert).serial_number == sid.chosen["serial_number"].native and (
+                cert.issuer == issuer  # RFC 5280 name matching
                 or _name_set(cert.issuer) == _name_set(issuer)
             ):
                 return cert
-        elif cert.key_identifier == sid.chosen.native:
-            return cert
-    return None
+        return None
+    return next((c for c in candidates if facts(c).key_identifier == sid.chosen.native), None)
 
 
 def verify_signer(
@@ -101,10 +139,10 @@ def _verify_signer(
     attributes = signer["signed_attrs"]
     if not isinstance(attributes, cms.CMSAttributes) or len(attributes) == 0:
         raise VerificationError("signer info has no signed attributes", step=step)
-    content_type = _attribute(attributes, "content_type")
+    content_type = _attribute(attributes, OID_CONTENT_TYPE)
     if content_type is None or content_type.dotted != signed["encap_content_info"]["content_type"].dotted:
         raise VerificationError("content-type attribute does not match the eContentType", step=step)
-    message_digest = _attribute(attributes, "message_digest")
+    message_digest = _attribute(attributes, OID_MESSAGE_DIGEST)
     if message_digest is None or message_digest.native != hashlib.new(digest, econtent).digest():
         raise VerificationError("messageDigest attribute does not match the eContent", step=step)
     # The signature covers the DER SET OF the attributes, sent with an [0] IMPLICIT tag.
@@ -112,7 +150,7 @@ def _verify_signer(
 
     def check(cert: x509.Certificate) -> None:
         try:
-            key = pubkey.parse_spki(cert["tbs_certificate"]["subject_public_key_info"].dump())
+            key = pubkey.parse_spki(facts(cert).spki_der)
         except EmrtdError as exc:
             raise UnsupportedAlgorithmError(f"signer key: {exc.message}", step=step) from None
         signatures.verify(

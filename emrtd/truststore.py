@@ -107,7 +107,7 @@ def _der_objects(data: bytes, source: str) -> list[bytes]:
 class _Builder:
     cscas: list[TrustedCertificate] = field(default_factory=list)
     anchors: list[TrustedCertificate] = field(default_factory=list)  # from certificate files only
-    revoked: dict[str, set[int]] = field(default_factory=dict)
+    revoked: dict[bytes, set[int]] = field(default_factory=dict)
     skipped: int = 0
     master_lists: int = 0
     crls: int = 0
@@ -192,7 +192,7 @@ class TrustStore:
     def __init__(
         self,
         cscas: Iterable[TrustedCertificate],
-        revoked: dict[str, set[int]],
+        revoked: dict[bytes, set[int]],
         *,
         skipped: int = 0,
         master_lists: int = 0,
@@ -265,7 +265,8 @@ class TrustStore:
         return made
 
     def is_revoked(self, cert: x509.Certificate) -> bool:
-        return cert.serial_number in self._revoked.get(cert.issuer.dump(), frozenset())
+        known = signeddata.facts(cert)
+        return known.serial_number in self._revoked.get(known.issuer_der, frozenset())
 
     def has_crl_for(self, issuer: x509.Name) -> bool:
         return issuer.dump() in self._revoked

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .. import mrz as mrz_module
 from .. import tlv
-from ..errors import LDSError
+from ..errors import EmrtdError, LDSError
 from .base import outer, parsing
 
 
@@ -27,3 +27,16 @@ def parse(raw: bytes) -> DG1:
             raise LDSError("DG1 lacks the MRZ data element 5F1F")
         # Check digits are kept as findings, not errors: a chip's DG1 is what it is.
         return DG1(mrz_module.parse(field.value.decode("ascii"), strict=False), raw)
+
+
+def issuing_state(raw: bytes) -> str | None:
+    """The issuing state DG1's MRZ names (characters 3–5 of the first line in every format),
+    without parsing the rest; None when DG1 holds no MRZ of a known shape."""
+    try:
+        top = outer("dg1", raw, 0x61)
+        with parsing("dg1"):
+            field = tlv.find(top.children(der=False), 0x5F1F)
+            lines = mrz_module.split_lines(field.value.decode("ascii")) if field is not None else ()
+    except EmrtdError:
+        return None
+    return lines[0][2:5] if lines and len(lines[0]) >= 5 else None

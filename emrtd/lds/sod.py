@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from asn1crypto import algos, cms, core, x509
+from asn1crypto import algos, cms, core, parser, x509
 
 from .. import signeddata
 from ..errors import LDSError
@@ -92,6 +92,36 @@ def signed_content(
     return signed, bytes(content.contents)
 
 
+_SEQUENCE, _INTEGER, _OCTET_STRING = (0, 1, 16), (0, 0, 2), (0, 0, 4)  # class, constructed, tag
+
+
+def _element(data: bytes, kind: tuple[int, int, int], what: str) -> tuple[bytes, bytes]:
+    """The contents of the DER element that starts ``data``, checked to be ``kind``, and what
+    follows it."""
+    length = parser.peek(data)
+    cls, method, tag, _, contents, _ = parser.parse(data[:length], strict=True)
+    if (cls, method, tag) != kind:
+        raise LDSError(f"{what} is not what the LDS security object defines")
+    return contents, data[length:]
+
+
+def _data_group_hashes(contents: bytes) -> dict[int, bytes]:
+    """The SEQUENCE OF DataGroupHash, walked with asn1crypto's parser: building an object
+    per field costs more than checking the rest of the SOD."""
+    hashes: dict[int, bytes] = {}
+    while contents:
+        item, contents = _element(contents, _SEQUENCE, "a DataGroupHash")
+        number_der, rest = _element(item, _INTEGER, "a data group number")
+        value, rest = _element(rest, _OCTET_STRING, "a data group hash value")
+        if rest or not number_der or (len(number_der) > 1 and number_der[0] in (0, 0xFF)):
+            raise LDSError("a DataGroupHash is not DER")  # trailing fields, or a padded INTEGER
+        number = int.from_bytes(number_der, "big", signed=True)
+        if not 1 <= number <= 16 or number in hashes:
+            raise LDSError(f"invalid or repeated data group number {number}")
+        hashes[number] = value
+    return hashes
+
+
 def parse(raw: bytes) -> SOD:
     top = outer("sod", raw, 0x77)
     with parsing("sod"):
@@ -102,12 +132,7 @@ def parse(raw: bytes) -> SOD:
         if signed["encap_content_info"]["content_type"].dotted == OID_DATA:
             notes = ("sod: eContentType is id-data, not the LDS security object type (accepted)",)
         lso = LDSSecurityObject.load(econtent, strict=True)
-        hashes: dict[int, bytes] = {}
-        for item in lso["data_group_hash_values"]:
-            number = item["data_group_number"].native
-            if not 1 <= number <= 16 or number in hashes:
-                raise LDSError(f"invalid or repeated data group number {number}")
-            hashes[number] = item["data_group_hash_value"].native
+        hashes = _data_group_hashes(lso["data_group_hash_values"].contents)
         version_info = lso["lds_version_info"]
         lds_version = None if isinstance(version_info, core.Void) else (version_info["lds_version"].native)
         certificates = signeddata.certificates(signed)
