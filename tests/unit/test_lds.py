@@ -71,6 +71,30 @@ def test_dg15_rsa_key() -> None:
     assert isinstance(key, rsa.RSAPublicKey) and key.key_size == 1024
 
 
+def test_dg1_issuing_state_without_a_full_parse() -> None:
+    """The issuing state is read from DG1 alone; a file that holds no MRZ gives None."""
+    assert dg1.issuing_state(bsi("dg1")) == "D<<"
+    assert dg1.issuing_state(bsi("com")) is None
+    assert dg1.issuing_state(b"\x61\x05\x5f\x1f\x02AB") is None
+    assert dg1.issuing_state(b"") is None
+
+
+@pytest.mark.parametrize(
+    "items, reason",
+    [
+        (b"\x30\x05\x02\x01\x01\x04\x00" * 2, "repeated data group number 1"),
+        (b"\x30\x05\x02\x01\x11\x04\x00", "invalid or repeated data group number 17"),
+        (b"\x30\x05\x04\x01\x01\x04\x00", "a data group number is not"),
+        (b"\x30\x08\x02\x01\x01\x04\x00\x05\x01\x00", "not DER"),
+    ],
+)
+def test_sod_hash_list_is_checked_field_by_field(items: bytes, reason: str) -> None:
+    """A DataGroupHash with a repeated or out-of-range number, a wrong type or a trailing
+    field is an LDSError naming the fault."""
+    with pytest.raises(LDSError, match=reason):
+        sod._data_group_hashes(items)
+
+
 def test_sod_hashes_match_the_raw_files() -> None:
     """The SOD's SHA-256 hashes equal the hashes of DG1-4 and DG14 as stored."""
     parsed = sod.parse(bsi("sod"))

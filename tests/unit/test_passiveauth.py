@@ -375,3 +375,19 @@ def test_pa_rejects_any_change_to_the_signed_bytes(position: int, flip: int, in_
     store = TrustStore.from_der([test_pki.csca_ec.der, test_pki.csca_rsa.der], crls=test_pki.crls)
     result = passiveauth.verify({**files, "sod": bytes(sod_bytes)}, store, AT)
     assert not result.passed and result.errors
+
+
+def test_certificate_facts_are_the_certificates_own() -> None:
+    """The remembered facts of the BSI SOD's DSC (serial, issuer, SPKI) are the
+    certificate's, and its signer info's sid names it byte for byte."""
+    from emrtd import signeddata
+    from emrtd.lds import sod
+
+    parsed = sod.parse(shared_file(BSI / "EF_SOD.bin"))
+    (dsc,) = parsed.certificates
+    facts = signeddata.facts(dsc)
+    assert facts.serial_number == dsc.serial_number
+    assert facts.issuer_der == dsc.issuer.dump()
+    assert facts.spki_der == dsc["tbs_certificate"]["subject_public_key_info"].dump()
+    assert facts.sid_der == parsed.signer_infos[0]["sid"].chosen.dump()
+    assert signeddata.facts(dsc) is facts  # remembered, not parsed again
