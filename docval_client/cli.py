@@ -300,7 +300,10 @@ def watch(args: argparse.Namespace) -> int:
                     tally["valid"] += lines[-1] == "VALID"
                     if args.jsonl:
                         with open(args.jsonl, "a", encoding="utf-8") as out:
-                            out.write(json.dumps(passport) + "\n")
+                            written = summaries.as_written(
+                                passport, today=date.today(), fail_expired=args.fail_expired
+                            )
+                            out.write(json.dumps(written) + "\n")
                 print("remove the passport", flush=True)
                 yield threads.deferToThread(wait_for_removal, reader_name)
         except Exception as exc:  # noqa: BLE001 - one line, then stop
@@ -423,10 +426,11 @@ def _report(passport: dict[str, Any], args: argparse.Namespace, notes: tuple[str
     out = sys.stderr if args.json == "-" else sys.stdout  # stdout is the JSON's then
     for line in summary(passport, notes, fail_expired=args.fail_expired):
         print(line, file=out)
+    written = summaries.as_written(passport, today=date.today(), fail_expired=args.fail_expired)
     if args.json == "-":
-        print(json.dumps(passport, indent=2))
+        print(json.dumps(written, indent=2))
     elif args.json:
-        Path(args.json).write_text(json.dumps(passport, indent=2))
+        Path(args.json).write_text(json.dumps(written, indent=2))
     if getattr(args, "report", None):
         from .report import render
 

@@ -173,3 +173,22 @@ def lines(
 def verdict(passport: Mapping[str, Any], *, today: date, fail_expired: bool = False) -> bool:
     """The protocol's verdict, and with ``fail_expired`` also not expired."""
     return validated(passport) and not (fail_expired and expired(passport, today))
+
+
+def findings(passport: Mapping[str, Any], *, today: date, fail_expired: bool = False) -> dict[str, Any]:
+    """What the client adds to the result it writes as JSON (``clientFindings``): the verdict
+    it printed, and expiry as a finding of its own (the protocol's verdict leaves it out)."""
+    expiry = mrz_date((passport.get("mrzInfo") or {}).get("dateOfExpiry"), future=True, today=today)
+    return {
+        "verdict": "VALID" if verdict(passport, today=today, fail_expired=fail_expired) else "NOT VALID",
+        "documentExpired": expired(passport, today),
+        "dateOfExpiry": expiry.isoformat() if expiry else None,
+        "checkedOn": today.isoformat(),
+        "expiryFailsVerdict": fail_expired,
+    }
+
+
+def as_written(passport: Mapping[str, Any], *, today: date, fail_expired: bool = False) -> dict[str, Any]:
+    """The result as ``--json``/``--jsonl`` write it: the server's (or the offline) result
+    unchanged, with ``clientFindings`` added."""
+    return {**passport, "clientFindings": findings(passport, today=today, fail_expired=fail_expired)}

@@ -90,31 +90,10 @@ def read_at(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
 def run_client(
     server: dict[str, Any], profile: str, key: list[str], *faults: str
 ) -> subprocess.CompletedProcess[str]:
-    sim = insert(profile, faults)
-    try:
-        return subprocess.run(
-            [
-                str(CLIENT),
-                "read",
-                "--server",
-                server["url"],
-                "--client-id",
-                "desk",
-                "--reader",
-                "Virtual PCD",
-                "--wait",
-                "10",
-                "--json",
-                str(server["folder"] / "out.json"),
-                *key,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
+    """``docval-client read`` against the module's server with ``profile`` (and ``faults``) in
+    the vpcd reader, the result written to out.json."""
+    with inserted(profile, *faults):
+        return read_at(server["url"], "--json", str(server["folder"] / "out.json"), *key)
 
 
 def test_genuine_passport_validates(server: dict[str, Any]) -> None:
@@ -175,24 +154,10 @@ def test_unreachable_server_is_one_line(server: dict[str, Any]) -> None:
 
 def test_no_card_is_one_line(server: dict[str, Any]) -> None:
     """No card in the reader: one error line, exit 2."""
-    done = subprocess.run(
-        [
-            str(CLIENT),
-            "read",
-            "--server",
-            server["url"],
-            "--client-id",
-            "desk",
-            "--reader",
-            "Virtual PCD",
-            "--wait",
-            "0",
-            *UTOPIA,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = _client(
+        "read", "--server", server["url"], "--client-id", "desk", "--reader", "Virtual PCD",
+        "--wait", "0", *UTOPIA, timeout=30,
+    )  # fmt: skip
     assert done.returncode == 2 and done.stderr.strip().startswith("error: no card")
 
 
@@ -256,28 +221,11 @@ def test_ctrl_c_cancels(server: dict[str, Any]) -> None:
 def run_offline(server: dict[str, Any], *faults: str) -> subprocess.CompletedProcess[str]:
     """``docval-client read --offline`` against the test trust store, with a utopia passport
     (and ``faults``) in the vpcd reader."""
-    sim = insert("utopia", faults)
-    try:
-        return subprocess.run(
-            [
-                str(CLIENT),
-                "read",
-                "--offline",
-                "--trust-store",
-                str(server["folder"] / "trust"),
-                "--reader",
-                "Virtual PCD",
-                "--wait",
-                "10",
-                *UTOPIA,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
+    with inserted("utopia", *faults):
+        return _client(
+            "read", "--offline", "--trust-store", str(server["folder"] / "trust"),
+            "--reader", "Virtual PCD", "--wait", "10", *UTOPIA,
+        )  # fmt: skip
 
 
 def test_offline_mode_through_pcscd(server: dict[str, Any]) -> None:
@@ -290,38 +238,13 @@ def test_offline_mode_through_pcscd(server: dict[str, Any]) -> None:
 
 def test_chip_without_dg14_and_reader_by_index(server: dict[str, Any]) -> None:
     """A chip without DG14 (no handover, CA UNAVAILABLE) is VALID; the reader can be given by number."""
-    sim = insert("utopia", ("no-dg14",))
-    try:
-        index = next(
-            i
-            for i, line in enumerate(
-                subprocess.run(
-                    [str(CLIENT), "readers"], capture_output=True, text=True, timeout=30
-                ).stdout.splitlines()
-            )
-            if "Virtual PCD 00 00" in line
-        )
-        done = subprocess.run(
-            [
-                str(CLIENT),
-                "read",
-                "--server",
-                server["url"],
-                "--client-id",
-                "desk",
-                "--reader",
-                str(index),
-                "--wait",
-                "10",
-                *UTOPIA,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
+    with inserted("utopia", "no-dg14"):
+        listed = _client("readers", timeout=30).stdout.splitlines()
+        index = next(i for i, line in enumerate(listed) if "Virtual PCD 00 00" in line)
+        done = _client(
+            "read", "--server", server["url"], "--client-id", "desk", "--reader", str(index),
+            "--wait", "10", *UTOPIA,
+        )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "– chip authentication (not offered by the chip)" in done.stdout and "VALID" in done.stdout
 
@@ -488,7 +411,8 @@ def test_header_reaches_a_server_that_requires_authorization(tmp_path: Path) -> 
 def test_summary_json_photo_and_expiry(server: dict[str, Any], tmp_path: Path) -> None:
     """The summary a person reads (formatted dates, nationality, DG11/DG12 details, expiry);
     --json - puts only JSON on stdout; --photo converts to what the extension asks for; the
-    expired BSI document is flagged, and --fail-expired makes it NOT VALID."""
+    expired BSI document is flagged (in the JSON too: clientFindings), and --fail-expired makes
+    it NOT VALID."""
     from PIL import Image
 
     with inserted("utopia-bac"):  # its face is JPEG 2000
@@ -518,11 +442,16 @@ def test_summary_json_photo_and_expiry(server: dict[str, Any], tmp_path: Path) -
                 "Virtual PCD",
                 "--wait",
                 "10",
+                "--json",
+                str(tmp_path / "bsi.json"),
                 *extra,
                 *bsi,
             )
         assert "EXPIRED on 31 Oct 2023" in done.stdout and "✘ not expired" in done.stdout
         assert done.returncode == 1, done.stdout  # the BSI DSC is not in this trust store either
+        found = json.loads((tmp_path / "bsi.json").read_text())["clientFindings"]
+        assert found["documentExpired"] is True and found["dateOfExpiry"] == "2023-10-31"
+        assert found["expiryFailsVerdict"] is bool(extra) and found["verdict"] == "NOT VALID"
 
 
 def test_photo_folder_checked_before_reading(server: dict[str, Any]) -> None:
@@ -656,6 +585,7 @@ def test_watch_reads_passport_after_passport(server: dict[str, Any], tmp_path: P
     assert "2 passports read, 2 VALID" in tally[-1]
     results = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert len(results) == 2 and all(r["passiveAuthentication"] for r in results)
+    assert [r["clientFindings"]["verdict"] for r in results] == ["VALID", "VALID"]
 
 
 def test_html_report_shows_the_photo_in_chromium(server: dict[str, Any], tmp_path: Path) -> None:

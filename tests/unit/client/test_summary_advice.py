@@ -66,6 +66,23 @@ def test_expiry_is_a_finding_and_optionally_fails() -> None:
     assert summary.lines(old, today=TODAY, fail_expired=True)[-1] == "NOT VALID"
 
 
+def test_json_carries_expiry_as_a_finding_of_its_own() -> None:
+    """The written JSON is the result unchanged plus clientFindings: the printed verdict and
+    whether the document expired, with --fail-expired recorded."""
+    old = passport(mrzInfo={**passport()["mrzInfo"], "dateOfExpiry": "231031"})
+    written = summary.as_written(old, today=TODAY)
+    assert {k: v for k, v in written.items() if k != "clientFindings"} == old
+    assert written["clientFindings"] == {
+        "verdict": "VALID",
+        "documentExpired": True,
+        "dateOfExpiry": "2023-10-31",
+        "checkedOn": "2026-12-04",
+        "expiryFailsVerdict": False,
+    }
+    assert summary.findings(old, today=TODAY, fail_expired=True)["verdict"] == "NOT VALID"
+    assert summary.findings(passport(mrzInfo={}), today=TODAY)["documentExpired"] is None
+
+
 def test_failing_group_is_named_and_root_cause_first() -> None:
     """A bad hash names its group; an untrusted certificate is the root cause shown first."""
     details = {**passport()["passiveAuthenticationDetails"], "dataGroupsWithValidHash": [1, 14]}
