@@ -40,6 +40,14 @@ PLAIN_ECDSA = {
 }
 
 
+@functools.lru_cache(maxsize=64)
+def digest_name(algorithm_der: bytes) -> str:
+    """A DigestAlgorithm's asn1crypto name (``sha256``, or the dotted OID when unknown) by its
+    encoding; ValueError when it is malformed."""
+    name: str = algos.DigestAlgorithm.load(algorithm_der)["algorithm"].native
+    return name
+
+
 def _allowed(digest: str, step: str) -> str:
     if digest not in ALLOWED_DIGESTS:
         raise UnsupportedAlgorithmError(f"disallowed digest algorithm {digest}", step=step)
@@ -60,17 +68,35 @@ def verify(
 
     ``digest`` is the CMS digestAlgorithm, used when the signature algorithm names none
     (``rsaEncryption``, ``ecdsa``)."""
+    kind, hash_name, pad = _plan(algorithm.dump(), digest, step)
+    if kind == "rsassa_pss" or kind == "rsassa_pkcs1v15":
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            what = "RSA-PSS" if kind == "rsassa_pss" else "RSA"
+            raise VerificationError(f"{what} signature but the key is not RSA", step=step)
+        try:
+            public_key.verify(signature, data, pad or padding.PKCS1v15(), HASHES[hash_name]())
+        except InvalidSignature:
+            what = "RSA-PSS" if kind == "rsassa_pss" else "RSA PKCS#1 v1.5"
+            raise VerificationError(f"{what} signature does not verify", step=step) from None
+        return
+    verify_ecdsa(public_key, data, signature, hash_name, plain=kind == "ecdsa_plain", step=step)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(algorithm_der: bytes, digest: str | None, step: str) -> tuple[str, str, padding.PSS | None]:
+    """What a SignedDigestAlgorithm (by its encoding: a server sees a handful) asks for: the
+    kind (rsassa_pkcs1v15, rsassa_pss, ecdsa, ecdsa_plain), the allowed hash, the PSS padding.
+    Refusals raise and are not remembered."""
+    algorithm = algos.SignedDigestAlgorithm.load(algorithm_der)
     oid = algorithm["algorithm"].dotted
     if oid in PLAIN_ECDSA:
-        verify_ecdsa(public_key, data, signature, _allowed(PLAIN_ECDSA[oid], step), plain=True, step=step)
-        return
+        return "ecdsa_plain", _allowed(PLAIN_ECDSA[oid], step), None
     try:
         name = algorithm.signature_algo
     except ValueError:
         raise UnsupportedAlgorithmError(f"signature algorithm {oid} is not supported", step=step) from None
     if name == "rsassa_pss":
-        _verify_pss(public_key, algorithm["parameters"], data, signature, step)
-        return
+        return ("rsassa_pss", *_pss_parameters(algorithm["parameters"].dump(), step))
     try:
         hash_name = algorithm.hash_algo
     except ValueError:
@@ -78,17 +104,8 @@ def verify(
             raise UnsupportedAlgorithmError(f"signature algorithm {oid} names no digest", step=step) from None
         hash_name = digest
     hash_name = _allowed(hash_name, step)
-    if name == "rsassa_pkcs1v15":
-        if not isinstance(public_key, rsa.RSAPublicKey):
-            raise VerificationError("RSA signature but the key is not RSA", step=step)
-        try:
-            public_key.verify(signature, data, padding.PKCS1v15(), HASHES[hash_name]())
-        except InvalidSignature:
-            raise VerificationError("RSA PKCS#1 v1.5 signature does not verify", step=step) from None
-        return
-    if name == "ecdsa":
-        verify_ecdsa(public_key, data, signature, hash_name, plain=False, step=step)
-        return
+    if name in ("rsassa_pkcs1v15", "ecdsa"):
+        return name, hash_name, None
     raise UnsupportedAlgorithmError(f"signature algorithm {name} is not supported", step=step)
 
 
@@ -104,18 +121,6 @@ def _pss_parameters(der: bytes, step: str) -> tuple[str, padding.PSS]:
     if mgf_hash is None:
         raise UnsupportedAlgorithmError("RSA-PSS mask generation is not MGF1", step=step)
     return hash_name, padding.PSS(padding.MGF1(HASHES[mgf_hash]()), params["salt_length"].native)
-
-
-def _verify_pss(
-    public_key: pubkey.PublicKey, params: algos.RSASSAPSSParams, data: bytes, signature: bytes, step: str
-) -> None:
-    if not isinstance(public_key, rsa.RSAPublicKey):
-        raise VerificationError("RSA-PSS signature but the key is not RSA", step=step)
-    hash_name, pad = _pss_parameters(params.dump(), step)
-    try:
-        public_key.verify(signature, data, pad, HASHES[hash_name]())
-    except InvalidSignature:
-        raise VerificationError("RSA-PSS signature does not verify", step=step) from None
 
 
 def verify_ecdsa(

@@ -11,21 +11,33 @@ from dataclasses import dataclass
 
 from asn1crypto import cms, core, x509
 
-from . import pubkey, signatures
+from . import derparts, pubkey, signatures
 from .errors import EmrtdError, UnsupportedAlgorithmError, VerificationError
 
 OID_CONTENT_TYPE = core.ObjectIdentifier("1.2.840.113549.1.9.3").contents
 OID_MESSAGE_DIGEST = core.ObjectIdentifier("1.2.840.113549.1.9.4").contents
 
 
-def _attribute(attributes: cms.CMSAttributes, oid: bytes) -> core.Asn1Value | None:
-    """The single value of the one attribute whose type's encoded OID is ``oid`` (compared as
-    bytes: mapping every attribute type to a name costs more than the check)."""
-    values = [attr["values"] for attr in attributes if attr["type"].contents == oid]
-    if len(values) != 1 or len(values[0]) != 1:
-        return None
-    value: core.Asn1Value = values[0][0]
-    return value
+def _attribute_values(attributes: cms.CMSAttributes) -> dict[bytes, list[list[derparts.Part]]]:
+    """The signed attributes by the encoding of their type OID: each occurrence's values.
+    Walked with asn1crypto's parser (an object per attribute costs more than the check)."""
+    found: dict[bytes, list[list[derparts.Part]]] = {}
+    for attribute in derparts.children(attributes.contents):
+        derparts.expect([attribute], derparts.SEQUENCE, what="a signed attribute")
+        kind, values = derparts.expect(
+            derparts.children(attribute.contents),
+            derparts.OBJECT_IDENTIFIER,
+            derparts.SET,
+            what="a signed attribute",
+        )
+        found.setdefault(kind.contents, []).append(derparts.children(values.contents))
+    return found
+
+
+def _single(found: dict[bytes, list[list[derparts.Part]]], oid: bytes) -> derparts.Part | None:
+    """The one value of the one attribute of type ``oid``, else None."""
+    occurrences = found.get(oid, [])
+    return occurrences[0][0] if len(occurrences) == 1 and len(occurrences[0]) == 1 else None
 
 
 def signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.Certificate | None:
@@ -131,19 +143,28 @@ def _verify_signer(
         raise VerificationError(f"{len(signer_infos)} signer infos, expected exactly one", step=step)
     signer = signer_infos[0]
     try:
-        digest = signer["digest_algorithm"]["algorithm"].native
+        digest = signatures.digest_name(signer["digest_algorithm"].dump())
     except ValueError:
         raise UnsupportedAlgorithmError("unknown digest algorithm", step=step) from None
     if digest not in signatures.ALLOWED_DIGESTS:
         raise UnsupportedAlgorithmError(f"disallowed digest algorithm {digest}", step=step)
     attributes = signer["signed_attrs"]
-    if not isinstance(attributes, cms.CMSAttributes) or len(attributes) == 0:
+    if not isinstance(attributes, cms.CMSAttributes) or not attributes.contents:
         raise VerificationError("signer info has no signed attributes", step=step)
-    content_type = _attribute(attributes, OID_CONTENT_TYPE)
-    if content_type is None or content_type.dotted != signed["encap_content_info"]["content_type"].dotted:
+    found = _attribute_values(attributes)
+    content_type = _single(found, OID_CONTENT_TYPE)
+    wanted_type = signed["encap_content_info"]["content_type"].contents
+    if content_type is None or (content_type.kind, content_type.contents) != (
+        derparts.OBJECT_IDENTIFIER,
+        wanted_type,
+    ):
         raise VerificationError("content-type attribute does not match the eContentType", step=step)
-    message_digest = _attribute(attributes, OID_MESSAGE_DIGEST)
-    if message_digest is None or message_digest.native != hashlib.new(digest, econtent).digest():
+    message_digest = _single(found, OID_MESSAGE_DIGEST)
+    if (
+        message_digest is None
+        or message_digest.kind != derparts.OCTET_STRING
+        or message_digest.contents != hashlib.new(digest, econtent).digest()
+    ):
         raise VerificationError("messageDigest attribute does not match the eContent", step=step)
     # The signature covers the DER SET OF the attributes, sent with an [0] IMPLICIT tag.
     signed_bytes = b"\x31" + attributes.dump()[1:]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from asn1crypto import algos, cms, core, parser, x509
+from asn1crypto import algos, cms, core, x509
 
-from .. import signeddata
+from .. import derparts, signatures, signeddata
 from ..errors import LDSError
 from .base import outer, parsing
 
@@ -92,33 +92,22 @@ def signed_content(
     return signed, bytes(content.contents)
 
 
-_SEQUENCE, _INTEGER, _OCTET_STRING = (0, 1, 16), (0, 0, 2), (0, 0, 4)  # class, constructed, tag
-
-
-def _element(data: bytes, kind: tuple[int, int, int], what: str) -> tuple[bytes, bytes]:
-    """The contents of the DER element that starts ``data``, checked to be ``kind``, and what
-    follows it."""
-    length = parser.peek(data)
-    cls, method, tag, _, contents, _ = parser.parse(data[:length], strict=True)
-    if (cls, method, tag) != kind:
-        raise LDSError(f"{what} is not what the LDS security object defines")
-    return contents, data[length:]
-
-
 def _data_group_hashes(contents: bytes) -> dict[int, bytes]:
     """The SEQUENCE OF DataGroupHash, walked with asn1crypto's parser: building an object
     per field costs more than checking the rest of the SOD."""
     hashes: dict[int, bytes] = {}
-    while contents:
-        item, contents = _element(contents, _SEQUENCE, "a DataGroupHash")
-        number_der, rest = _element(item, _INTEGER, "a data group number")
-        value, rest = _element(rest, _OCTET_STRING, "a data group hash value")
-        if rest or not number_der or (len(number_der) > 1 and number_der[0] in (0, 0xFF)):
-            raise LDSError("a DataGroupHash is not DER")  # trailing fields, or a padded INTEGER
+    items = derparts.children(contents)
+    for item in derparts.expect(items, *[derparts.SEQUENCE] * len(items), what="a DataGroupHash"):
+        number_part, value = derparts.expect(
+            derparts.children(item.contents), derparts.INTEGER, derparts.OCTET_STRING, what="a DataGroupHash"
+        )
+        number_der = number_part.contents
+        if not number_der or (len(number_der) > 1 and number_der[0] in (0, 0xFF)):
+            raise LDSError("a data group number is not a DER INTEGER of 1 to 16")
         number = int.from_bytes(number_der, "big", signed=True)
         if not 1 <= number <= 16 or number in hashes:
             raise LDSError(f"invalid or repeated data group number {number}")
-        hashes[number] = value
+        hashes[number] = value.contents
     return hashes
 
 
@@ -140,7 +129,7 @@ def parse(raw: bytes) -> SOD:
             raw,
             signed,
             econtent,
-            lso["hash_algorithm"]["algorithm"].native,
+            signatures.digest_name(lso["hash_algorithm"].dump()),
             hashes,
             certificates,
             tuple(signed["signer_infos"]),

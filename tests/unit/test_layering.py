@@ -132,6 +132,7 @@ def test_public_api_is_declared() -> None:
         "__pycache__",
         "countries",
         "curves",
+        "derparts",
         "dhgroups",
         "ecmath",
         "signatures",

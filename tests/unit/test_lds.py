@@ -84,8 +84,10 @@ def test_dg1_issuing_state_without_a_full_parse() -> None:
     [
         (b"\x30\x05\x02\x01\x01\x04\x00" * 2, "repeated data group number 1"),
         (b"\x30\x05\x02\x01\x11\x04\x00", "invalid or repeated data group number 17"),
-        (b"\x30\x05\x04\x01\x01\x04\x00", "a data group number is not"),
-        (b"\x30\x08\x02\x01\x01\x04\x00\x05\x01\x00", "not DER"),
+        (b"\x30\x05\x04\x01\x01\x04\x00", "DataGroupHash is not what its ASN.1 definition says"),
+        (b"\x30\x08\x02\x01\x01\x04\x00\x05\x01\x00", "DataGroupHash is not what"),
+        (b"\x31\x05\x02\x01\x01\x04\x00", "DataGroupHash is not what"),
+        (b"\x30\x06\x02\x02\x00\x01\x04\x00", "not a DER INTEGER"),
     ],
 )
 def test_sod_hash_list_is_checked_field_by_field(items: bytes, reason: str) -> None:
