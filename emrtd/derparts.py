@@ -1,6 +1,7 @@
-"""The parts of a DER value, read with asn1crypto's parser where building an asn1crypto object
-per field would cost more than the check it serves (the hot path of Passive Authentication:
-the SOD's data group hashes and the signer's signed attributes)."""
+"""The parts of a DER (or BER) value, read with asn1crypto's parser where building an
+asn1crypto object per field would cost more than the check it serves: the hot path of Passive
+Authentication (the CMS SignedData around the SOD, its signer's attributes, the data group
+hashes). Malformed input raises ValueError, as asn1crypto does; callers name the step."""
 
 from __future__ import annotations
 
@@ -8,37 +9,61 @@ from typing import NamedTuple
 
 from asn1crypto import parser
 
-from .errors import LDSError
+Kind = tuple[int, int, int]  # class, constructed, tag
 
-SEQUENCE, SET, INTEGER, OCTET_STRING, OBJECT_IDENTIFIER = (
-    (0, 1, 16),
-    (0, 1, 17),
-    (0, 0, 2),
-    (0, 0, 4),
-    (0, 0, 6),
-)
+SEQUENCE: Kind = (0, 1, 16)
+SET: Kind = (0, 1, 17)
+INTEGER: Kind = (0, 0, 2)
+OCTET_STRING: Kind = (0, 0, 4)
+OCTET_STRING_CONSTRUCTED: Kind = (0, 1, 4)  # BER: the value in chunks
+OBJECT_IDENTIFIER: Kind = (0, 0, 6)
+CONTEXT_0: Kind = (2, 1, 0)  # [0], constructed
+CONTEXT_1: Kind = (2, 1, 1)
+CONTEXT_0_PRIMITIVE: Kind = (2, 0, 0)
 
 
 class Part(NamedTuple):
-    kind: tuple[int, int, int]  # class, constructed, tag
+    kind: Kind
+    header: bytes
     contents: bytes
-    der: bytes  # the whole element
+    trailer: bytes  # end-of-contents octets of a BER indefinite length, else empty
+
+    @property
+    def der(self) -> bytes:
+        """The whole element as it was encoded."""
+        return self.header + self.contents + self.trailer
 
 
 def children(contents: bytes) -> list[Part]:
-    """The elements ``contents`` (of a SEQUENCE or SET) holds, in order. Raises ValueError
-    for a truncated or malformed element."""
+    """The elements ``contents`` (of a SEQUENCE or SET, or a whole file) holds, in order."""
     parts = []
     while contents:
         cls, method, tag, header, inner, trailer = parser.parse(contents)  # the first element
-        length = len(header) + len(inner) + len(trailer)
-        parts.append(Part((cls, method, tag), inner, contents[:length]))
-        contents = contents[length:]
+        parts.append(Part((cls, method, tag), header, inner, trailer))
+        contents = contents[len(header) + len(inner) + len(trailer) :]
     return parts
 
 
-def expect(parts: list[Part], *kinds: tuple[int, int, int], what: str) -> list[Part]:
-    """``parts`` if they are exactly ``kinds``, in order; else an LDSError naming ``what``."""
-    if len(parts) != len(kinds) or any(p.kind != k for p, k in zip(parts, kinds, strict=True)):
-        raise LDSError(f"{what} is not what its ASN.1 definition says")
+def expect(parts: list[Part], *kinds: Kind, what: str) -> list[Part]:
+    """``parts`` if they are exactly ``kinds``, in order; else a ValueError naming ``what``."""
+    if len(parts) != len(kinds) or any(part.kind != kind for part, kind in zip(parts, kinds, strict=False)):
+        raise ValueError(f"{what} is not what its ASN.1 definition says")
     return parts
+
+
+def single(contents: bytes, kind: Kind, what: str) -> Part:
+    """The one element of ``kind`` that fills ``contents`` exactly."""
+    (part,) = expect(children(contents), kind, what=what)
+    return part
+
+
+def octets(part: Part, what: str) -> bytes:
+    """An OCTET STRING's value, primitive or (BER) constructed from primitive chunks."""
+    if part.kind == OCTET_STRING:
+        return part.contents
+    if part.kind == OCTET_STRING_CONSTRUCTED:
+        chunks = children(part.contents)
+        if any(chunk.kind != OCTET_STRING for chunk in chunks):
+            raise ValueError(f"{what} is not an OCTET STRING")
+        return b"".join(chunk.contents for chunk in chunks)
+    raise ValueError(f"{what} is not an OCTET STRING")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from asn1crypto import cms, x509
+from asn1crypto import x509
 
 from . import countries, signeddata
 from .errors import EmrtdError
@@ -145,18 +145,11 @@ def _guarded(check: Callable[[], _T], failed: _T, what: str, errors: list[str]) 
 
 def _check_signature(parsed: sod.SOD, errors: list[str]) -> tuple[bool, x509.Certificate | None]:
     try:
-        return True, signeddata.verify_signer(
-            parsed.signed_data, parsed.econtent, "SOD signature", parsed.certificates
-        )
+        return True, signeddata.verify_signer(parsed.signed, "SOD signature")
     except EmrtdError as exc:
         errors.append(f"signature: {exc.message}")
     # Even when the signature fails, name the DSC for the report if there is one.
-    return False, _guarded(lambda: _first_signer(parsed.signed_data), None, "signature", errors)
-
-
-def _first_signer(signed: cms.SignedData) -> x509.Certificate | None:
-    infos = signed["signer_infos"]
-    return signeddata.signer_certificate(signed, infos[0]) if len(infos) else None
+    return False, signeddata.first_signer_certificate(parsed.signed)
 
 
 def _check_certificate(
@@ -271,13 +264,11 @@ def verify_card_security(raw: bytes, trust: TrustStore, at: datetime) -> CardSec
         return CardSecurityResult(False, False, (f"cardsecurity: {exc}",))
     errors: list[str] = []
     try:
-        signer: x509.Certificate | None = signeddata.verify_signer(
-            parsed.signed_data, parsed.econtent, "EF.CardSecurity signature"
-        )
+        signer: x509.Certificate | None = signeddata.verify_signer(parsed.signed, "EF.CardSecurity signature")
         signature_ok = True
     except EmrtdError as exc:
         errors.append(f"signature: {exc.message}")
-        signer = _guarded(lambda: _first_signer(parsed.signed_data), None, "signature", errors)
+        signer = signeddata.first_signer_certificate(parsed.signed)
         signature_ok = False
     certificate_ok = (
         _guarded(lambda: _check_certificate(signer, trust, at, None, errors)[0], False, "certificate", errors)

@@ -56,7 +56,7 @@ def _allowed(digest: str, step: str) -> str:
 
 def verify(
     public_key: pubkey.PublicKey,
-    algorithm: algos.SignedDigestAlgorithm,
+    algorithm: algos.SignedDigestAlgorithm | bytes,
     data: bytes,
     signature: bytes,
     *,
@@ -66,9 +66,11 @@ def verify(
     """Verify ``signature`` over ``data``; raise :class:`VerificationError` (bad signature)
     or :class:`UnsupportedAlgorithmError` (algorithm not allowed or not known).
 
-    ``digest`` is the CMS digestAlgorithm, used when the signature algorithm names none
+    ``algorithm`` is the AlgorithmIdentifier or its DER. ``digest`` is the CMS
+    digestAlgorithm, used when the signature algorithm names none
     (``rsaEncryption``, ``ecdsa``)."""
-    kind, hash_name, pad = _plan(algorithm.dump(), digest, step)
+    encoded = algorithm if isinstance(algorithm, bytes) else algorithm.dump()
+    kind, hash_name, pad = _plan(encoded, digest, step)
     if kind == "rsassa_pss" or kind == "rsassa_pkcs1v15":
         if not isinstance(public_key, rsa.RSAPublicKey):
             what = "RSA-PSS" if kind == "rsassa_pss" else "RSA"

@@ -27,7 +27,6 @@ from asn1crypto import core, crl, pem, x509
 from . import ldif, pubkey, signatures, signeddata
 from .errors import EmrtdError, TrustStoreError
 from .lds.base import parsing
-from .lds.sod import signed_content
 
 OID_MASTER_LIST = "2.23.136.1.1.2"
 MAX_FILE_SIZE = 16 * 1024 * 1024  # a master list is about 1 MB
@@ -124,16 +123,16 @@ class _Builder:
     def master_list(self, der: bytes, source: str) -> None:
         try:
             with parsing("master list"):
-                signed, content = signed_content(der, OID_MASTER_LIST, "master list")
-                certificates = CscaMasterList.load(content)["cert_list"]
+                signed = signeddata.parse_signed(der, OID_MASTER_LIST, "master list")
+                certificates = CscaMasterList.load(signed.econtent)["cert_list"]
                 entries = list(certificates)
         except EmrtdError as exc:
             raise TrustStoreError(f"{source}: {exc.message}") from None
         try:
-            signer = signeddata.verify_signer(signed, content, "master list")
+            signer = signeddata.verify_signer(signed, "master list")
         except EmrtdError as exc:
             raise TrustStoreError(f"{source}: master list signature: {exc.message}") from None
-        chain = [_trusted(c, source) for c in signeddata.certificates(signed) if c.dump() != signer.dump()]
+        chain = [_trusted(c, source) for c in signed.certificates if c.dump() != signer.dump()]
         if not self._anchored(signer, chain):
             raise TrustStoreError(
                 f"{source}: the master list signer does not chain to a configured CSCA "

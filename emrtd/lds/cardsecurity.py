@@ -12,7 +12,6 @@ from asn1crypto import cms, x509
 from .. import signeddata
 from .base import check_size, parsing
 from .securityinfos import SecurityInfos, parse_security_infos
-from .sod import signed_content
 
 OID_SECURITY_OBJECT = "0.4.0.127.0.7.3.2.1"
 
@@ -20,15 +19,25 @@ OID_SECURITY_OBJECT = "0.4.0.127.0.7.3.2.1"
 @dataclass(frozen=True, slots=True)
 class CardSecurity:
     security_infos: SecurityInfos
-    signed_data: cms.SignedData
-    econtent: bytes = field(repr=False)
-    certificates: tuple[x509.Certificate, ...]
+    signed: signeddata.Signed
     raw: bytes = field(repr=False)
+
+    @property
+    def econtent(self) -> bytes:
+        return self.signed.econtent
+
+    @property
+    def certificates(self) -> tuple[x509.Certificate, ...]:
+        return self.signed.certificates
+
+    @property
+    def signed_data(self) -> cms.SignedData:
+        """asn1crypto's view of the SignedData."""
+        return self.signed.cms
 
 
 def parse(raw: bytes) -> CardSecurity:
     check_size("cardsecurity", raw)
     with parsing("cardsecurity"):
-        signed, econtent = signed_content(raw, OID_SECURITY_OBJECT, "EF.CardSecurity")
-        certificates = signeddata.certificates(signed)
-        return CardSecurity(parse_security_infos(econtent), signed, econtent, certificates, raw)
+        signed = signeddata.parse_signed(raw, OID_SECURITY_OBJECT, "EF.CardSecurity")
+        return CardSecurity(parse_security_infos(signed.econtent), signed, raw)

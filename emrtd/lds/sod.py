@@ -55,15 +55,30 @@ class SOD:
     """A parsed EF.SOD. ``econtent`` is the raw DER of the LDSSecurityObject as signed."""
 
     raw: bytes = field(repr=False)
-    signed_data: cms.SignedData
-    econtent: bytes = field(repr=False)
+    signed: signeddata.Signed
     hash_algorithm: str  # asn1crypto name: "sha256"
     hashes: dict[int, bytes]
-    certificates: tuple[x509.Certificate, ...]
-    signer_infos: tuple[cms.SignerInfo, ...]
     lds_version: str | None
     #: Oddities accepted while parsing (e.g. eContentType id-data), for the result's errors.
     notes: tuple[str, ...] = ()
+
+    @property
+    def econtent(self) -> bytes:
+        """The raw DER of the LDSSecurityObject, as signed."""
+        return self.signed.econtent
+
+    @property
+    def certificates(self) -> tuple[x509.Certificate, ...]:
+        return self.signed.certificates
+
+    @property
+    def signed_data(self) -> cms.SignedData:
+        """asn1crypto's view of the SignedData."""
+        return self.signed.cms
+
+    @property
+    def signer_infos(self) -> tuple[cms.SignerInfo, ...]:
+        return tuple(self.signed_data["signer_infos"])
 
     @property
     def hash_algorithm_name(self) -> str:
@@ -71,36 +86,15 @@ class SOD:
         return HASH_NAMES.get(self.hash_algorithm, self.hash_algorithm.upper())
 
 
-def signed_content(
-    der: bytes, content_type: str, what: str, *, also: tuple[str, ...] = ()
-) -> tuple[cms.SignedData, bytes]:
-    """The SignedData and raw eContent of a CMS ContentInfo whose eContentType must be
-    ``content_type`` (EF.SOD, EF.CardSecurity, master lists) or one of ``also``. Call inside
-    ``parsing()``."""
-    info = cms.ContentInfo.load(der, strict=True)
-    if info["content_type"].native != "signed_data":
-        raise LDSError(f"{what} content is not SignedData")
-    signed = info["content"]
-    encap = signed["encap_content_info"]
-    if encap["content_type"].dotted not in (content_type, *also):
-        raise LDSError(f"{what} eContentType is {encap['content_type'].dotted}, not {content_type}")
-    content = encap["content"]
-    if content is None or isinstance(content, core.Void):
-        raise LDSError(f"{what} has no encapsulated content")
-    if not isinstance(content, (core.OctetString, core.ParsableOctetString)):
-        raise LDSError("eContent is not an OCTET STRING")
-    return signed, bytes(content.contents)
-
-
 def _data_group_hashes(contents: bytes) -> dict[int, bytes]:
     """The SEQUENCE OF DataGroupHash, walked with asn1crypto's parser: building an object
     per field costs more than checking the rest of the SOD."""
     hashes: dict[int, bytes] = {}
-    items = derparts.children(contents)
-    for item in derparts.expect(items, *[derparts.SEQUENCE] * len(items), what="a DataGroupHash"):
-        number_part, value = derparts.expect(
-            derparts.children(item.contents), derparts.INTEGER, derparts.OCTET_STRING, what="a DataGroupHash"
-        )
+    for item in derparts.children(contents):
+        fields = derparts.children(item.contents) if item.kind == derparts.SEQUENCE else []
+        if len(fields) != 2 or (fields[0].kind, fields[1].kind) != (derparts.INTEGER, derparts.OCTET_STRING):
+            raise LDSError("a DataGroupHash is not what its ASN.1 definition says")
+        number_part, value = fields
         number_der = number_part.contents
         if not number_der or (len(number_der) > 1 and number_der[0] in (0, 0xFF)):
             raise LDSError("a data group number is not a DER INTEGER of 1 to 16")
@@ -116,23 +110,19 @@ def parse(raw: bytes) -> SOD:
     with parsing("sod"):
         # Lenient: a few issuers wrote id-data as eContentType; the content must still be an
         # LDSSecurityObject (parsed strictly below) and the signature still covers it.
-        signed, econtent = signed_content(top.value, OID_LDS_SECURITY_OBJECT, "EF.SOD", also=(OID_DATA,))
+        signed = signeddata.parse_signed(top.value, OID_LDS_SECURITY_OBJECT, "EF.SOD", also=(OID_DATA,))
         notes: tuple[str, ...] = ()
-        if signed["encap_content_info"]["content_type"].dotted == OID_DATA:
+        if signed.content_type == OID_DATA:
             notes = ("sod: eContentType is id-data, not the LDS security object type (accepted)",)
-        lso = LDSSecurityObject.load(econtent, strict=True)
+        lso = LDSSecurityObject.load(signed.econtent, strict=True)
         hashes = _data_group_hashes(lso["data_group_hash_values"].contents)
         version_info = lso["lds_version_info"]
         lds_version = None if isinstance(version_info, core.Void) else (version_info["lds_version"].native)
-        certificates = signeddata.certificates(signed)
         return SOD(
             raw,
             signed,
-            econtent,
             signatures.digest_name(lso["hash_algorithm"].dump()),
             hashes,
-            certificates,
-            tuple(signed["signer_infos"]),
             lds_version,
             notes,
         )
