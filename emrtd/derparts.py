@@ -36,11 +36,14 @@ class Part(NamedTuple):
 
 def children(contents: bytes) -> list[Part]:
     """The elements ``contents`` (of a SEQUENCE or SET, or a whole file) holds, in order."""
+    # parser._parse is the element reader asn1crypto's own core uses; unlike parser.parse it
+    # reads from an offset, so a long SET is walked without copying its tail at each element.
     parts = []
-    while contents:
-        cls, method, tag, header, inner, trailer = parser.parse(contents)  # the first element
+    end = len(contents)
+    offset = 0
+    while offset < end:
+        (cls, method, tag, header, inner, trailer), offset = parser._parse(contents, end, offset)
         parts.append(Part((cls, method, tag), header, inner, trailer))
-        contents = contents[len(header) + len(inner) + len(trailer) :]
     return parts
 
 

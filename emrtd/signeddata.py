@@ -26,6 +26,7 @@ OID_MESSAGE_DIGEST = core.ObjectIdentifier("1.2.840.113549.1.9.4").contents
 _MALFORMED = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
 
 
+@functools.lru_cache(maxsize=256)
 def _dotted(oid_contents: bytes) -> str:
     return str(core.ObjectIdentifier(contents=oid_contents).dotted)
 
@@ -93,7 +94,7 @@ def parse_signed(der: bytes, content_type: str, what: str, *, also: tuple[str, .
         except ValueError:
             raise LDSError("eContent is not an OCTET STRING") from None
         certificates = tuple(
-            x509.Certificate.load(choice.der)
+            _certificate(choice.der)
             for chosen in optional
             if chosen.kind == derparts.CONTEXT_0
             for choice in derparts.children(chosen.contents)
@@ -104,6 +105,29 @@ def parse_signed(der: bytes, content_type: str, what: str, *, also: tuple[str, .
     except _MALFORMED as exc:
         raise LDSError(f"malformed {what}: {exc}") from None
     return Signed(signed.der, econtent_type, econtent, certificates, parts[-1].contents)
+
+
+class _SharedCertificate(x509.Certificate):  # type: ignore[misc]
+    """A certificate loaded once and shared between the SignedData that carry it: never
+    changed, so its encoding is kept, and ``dump()`` does not walk the fields asn1crypto has
+    parsed since to see whether one was changed."""
+
+    _encoded: bytes = b""
+
+    def dump(self, force: bool = False) -> bytes:
+        if force or not self._encoded:
+            encoded: bytes = super().dump(force)
+            return encoded
+        return self._encoded
+
+
+@functools.lru_cache(maxsize=1024)
+def _certificate(der: bytes) -> x509.Certificate:
+    """A certificate of a SignedData, loaded once per encoding (public data: a server sees the
+    same document signers again and again; asn1crypto parses each field once, on first use)."""
+    cert = _SharedCertificate.load(der)
+    cert._encoded = cert.dump()  # what dump() gives before any field is parsed
+    return cert
 
 
 @dataclass(frozen=True, slots=True)

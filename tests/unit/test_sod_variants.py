@@ -100,3 +100,55 @@ def test_a_certificate_that_does_not_verify_is_never_taken(trust: TrustStore) ->
     sid = cms.SignerIdentifier(name="subject_key_identifier", value=b"\x01" * 20)
     pa = passiveauth.verify(files_with_sod(with_sid(info, sid)), trust, AT)
     assert not pa.sod_signature_valid and not pa.passed
+
+
+def _rebuilt(info: cms.ContentInfo, encap: bytes | None = None, signer_infos: bytes | None = None) -> bytes:
+    """The SOD with its SignedData's encapsulated content or SignerInfos replaced by ``encap``
+    or ``signer_infos`` (whole encodings), the rest byte for byte as signed."""
+    from emrtd import derparts
+
+    (outer,) = derparts.children(info.dump())
+    oid, explicit = derparts.children(outer.contents)
+    (signed,) = derparts.children(explicit.contents)
+    parts = [part.der for part in derparts.children(signed.contents)]
+    if encap is not None:
+        parts[2] = encap
+    if signer_infos is not None:
+        parts[-1] = signer_infos
+    content = tlv.encode(0x30, b"".join(parts))
+    return tlv.encode(0x77, tlv.encode(0x30, oid.der + tlv.encode(0xA0, content)))
+
+
+def test_ber_econtent_in_chunks_with_indefinite_lengths_verifies(trust: TrustStore) -> None:
+    """BER as some issuers write it: eContent as a constructed OCTET STRING of two chunks inside
+    indefinite lengths; the messageDigest covers the joined value, PA passes."""
+    info = signed_sod()
+    econtent = bytes(info["content"]["encap_content_info"]["content"].contents)
+    half = len(econtent) // 2
+    chunks = tlv.encode(0x04, econtent[:half]) + tlv.encode(0x04, econtent[half:])
+    oid = info["content"]["encap_content_info"]["content_type"].dump()
+    encap = tlv.encode(0x30, oid + b"\xa0\x80\x24\x80" + chunks + b"\x00\x00\x00\x00")
+    raw = _rebuilt(info, encap=encap)
+    assert sod.parse(raw).econtent == econtent
+    pa = passiveauth.verify(files_with_sod(raw), trust, AT)
+    assert pa.passed, pa.errors
+
+
+def test_malformed_signer_info_is_a_finding_not_a_crash(trust: TrustStore) -> None:
+    """A SignerInfo holding only a version: PA fails with 'malformed SignedData' under signature;
+    the hashes are still checked."""
+    raw = _rebuilt(signed_sod(), signer_infos=tlv.encode(0x31, tlv.encode(0x30, b"\x02\x01\x01")))
+    pa = passiveauth.verify(files_with_sod(raw), trust, AT)
+    assert not pa.passed and not pa.sod_signature_valid
+    assert any(e.startswith("signature: malformed SignedData") for e in pa.errors), pa.errors
+    assert pa.data_groups_checked and pa.all_hashes_valid
+
+
+def test_shared_certificates_keep_their_encoding() -> None:
+    """A SOD's certificates are loaded once per encoding and dump() stays their encoding after
+    their fields are read."""
+    raw = tlv.encode(0x77, signed_sod().dump())
+    first, again = sod.parse(raw).certificates[0], sod.parse(raw).certificates[0]
+    assert first is again
+    assert first.subject and first.public_key  # fields parsed
+    assert first.dump() == testpki.test_pki().dsc_ec.certificate.dump()
