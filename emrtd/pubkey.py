@@ -8,6 +8,7 @@ is returned as a small value type that can become a ``cryptography`` key when ne
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -26,6 +27,10 @@ class ECPublicKey:
     curve: curves.Curve
     x: int
     y: int
+    #: The ``cryptography`` key, made in advance for certificate keys (:func:`certificate_key`).
+    converted: ec.EllipticCurvePublicKey | None = dataclasses.field(
+        default=None, compare=False, hash=False, repr=False
+    )
 
     def encode_point(self) -> bytes:
         """Uncompressed SEC1 encoding 04 ‖ x ‖ y."""
@@ -33,7 +38,10 @@ class ECPublicKey:
         return b"\x04" + self.x.to_bytes(size, "big") + self.y.to_bytes(size, "big")
 
     def to_cryptography(self) -> ec.EllipticCurvePublicKey:
-        return _ec_public_key(self)
+        """The ``cryptography`` key (the point is checked to lie on the curve)."""
+        if self.converted is not None:
+            return self.converted
+        return ec.EllipticCurvePublicNumbers(self.x, self.y, self.curve.ec_curve()).public_key()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,21 +164,24 @@ def _standardized(parameter_id: int, key_bits: bytes, notes: list[str]) -> Publi
 
 
 @functools.lru_cache(maxsize=1024)
-def _ec_public_key(key: ECPublicKey) -> ec.EllipticCurvePublicKey:
-    """The ``cryptography`` key of a point, made (and its point checked) once per key: a server
-    meets the same document signer keys again and again."""
-    return ec.EllipticCurvePublicNumbers(key.x, key.y, key.curve.ec_curve()).public_key()
+def certificate_key(der: bytes) -> PublicKey:
+    """:func:`parse_spki` for the SubjectPublicKeyInfo of a *certificate* (a DSC, a CSCA),
+    kept for the last 1,024 distinct encodings with its ``cryptography`` form made: a server
+    meets the same document signers again and again. Never for a document's own keys (DG14,
+    DG15, EF.CardAccess): those identify a chip, and the server keeps nothing about a passport
+    after its session. An encoding that fails to parse is not kept."""
+    key = parse_spki(der)
+    if isinstance(key, ECPublicKey) and key.curve.cryptography_name is not None:
+        return dataclasses.replace(key, converted=key.to_cryptography())
+    return key
 
 
 def parse_spki_noting(der: bytes) -> tuple[PublicKey, tuple[str, ...]]:
-    """:func:`parse_spki`, plus the oddities accepted on the way (a negative modulus …).
-    Results are kept for the last 1,024 distinct encodings (keys are immutable values; an
-    encoding that fails to parse is not kept)."""
-    return _parse_spki_cached(bytes(der))
+    """:func:`parse_spki`, plus the oddities accepted on the way (a negative modulus …)."""
+    return _parse_spki(bytes(der))
 
 
-@functools.lru_cache(maxsize=1024)
-def _parse_spki_cached(der: bytes) -> tuple[PublicKey, tuple[str, ...]]:
+def _parse_spki(der: bytes) -> tuple[PublicKey, tuple[str, ...]]:
     notes: list[str] = []
     try:
         info = _SubjectPublicKeyInfo.load(der, strict=True)

@@ -296,7 +296,7 @@ def _verify_signer(signed: Signed, step: str) -> x509.Certificate:
 
     def check(cert: x509.Certificate) -> None:
         try:
-            key = pubkey.parse_spki(facts(cert).spki_der)
+            key = pubkey.certificate_key(facts(cert).spki_der)
         except EmrtdError as exc:
             raise UnsupportedAlgorithmError(f"signer key: {exc.message}", step=step) from None
         signatures.verify(

@@ -589,3 +589,42 @@ def test_files_binary_only_when_configured(trust: TrustStore) -> None:
     assert sorted(body["filesBinary"]) == ["dg1", "dg11", "dg12", "dg14", "dg15", "dg2", "sod"]
     dg1 = wire.b64decode(body["filesBinary"]["dg1"], "dg1", CloseReason.PROTOCOL_ERROR)
     assert dg1 == profiles.passport("utopia").files["dg1"]
+
+
+def _alive(matches: Callable[[object], bool]) -> int:
+    """Objects the garbage collector can reach that ``matches``, directly or one container
+    down (a cache's entry holds its value in a tuple the collector may not track)."""
+    import gc
+
+    gc.collect()
+    count = 0
+    for obj in gc.get_objects():
+        if matches(obj):
+            count += 1
+        elif isinstance(obj, list):
+            count += sum(1 for item in obj if isinstance(item, tuple) and any(matches(x) for x in item))
+    return count
+
+
+@pytest.mark.parametrize("profile", ["utopia", "utopia-bac"])
+def test_the_chips_keys_do_not_outlive_the_session(trust: TrustStore, profile: str) -> None:
+    """After a session, no parsed copy of the chip's CA key (DG14) or AA key (DG15) stays in the
+    server's process: those keys identify a chip, and certificate-key caches never take them."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from emrtd.lds import dg14
+    from emrtd.pubkey import ECPublicKey
+
+    files = profiles.passport(profile).files
+    ca_key = dg14.parse(files["dg14"]).security_infos.chip_authentication_keys[0].public_key
+    assert isinstance(ca_key, ECPublicKey)
+    ca_x = ca_key.x
+    aa_key = dg15.parse(files["dg15"]).public_key
+    assert isinstance(aa_key, rsa.RSAPublicKey)
+    aa_n = aa_key.public_numbers().n
+    del files, ca_key, aa_key
+    session, client, result = validate(trust, profile)
+    assert result["chipAuthenticationResult"] == result["activeAuthenticationResult"] == "SUCCESS"
+    del session, client, result
+    assert _alive(lambda o: isinstance(o, ECPublicKey) and o.x == ca_x) == 0
+    assert _alive(lambda o: isinstance(o, rsa.RSAPublicKey) and o.public_numbers().n == aa_n) == 0
