@@ -49,6 +49,28 @@ class Signed:
         return cms.SignedData.load(self.der)
 
 
+class SignedFile:
+    """What a parsed file carrying one SignedData (EF.SOD, EF.CardSecurity) offers through its
+    ``signed`` field: the eContent as signed, the certificates, asn1crypto's full view."""
+
+    __slots__ = ()
+    signed: Signed
+
+    @property
+    def econtent(self) -> bytes:
+        """The raw DER of the encapsulated content, as signed."""
+        return self.signed.econtent
+
+    @property
+    def certificates(self) -> tuple[x509.Certificate, ...]:
+        return self.signed.certificates
+
+    @property
+    def signed_data(self) -> cms.SignedData:
+        """asn1crypto's view of the SignedData."""
+        return self.signed.cms
+
+
 def parse_signed(der: bytes, content_type: str, what: str, *, also: tuple[str, ...] = ()) -> Signed:
     """The SignedData of a CMS ContentInfo whose eContentType must be ``content_type`` (EF.SOD,
     EF.CardSecurity, master lists) or one of ``also``. Raises LDSError naming ``what``."""

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from asn1crypto import cms, x509
-
 from .. import signeddata
 from .base import check_size, parsing
 from .securityinfos import SecurityInfos, parse_security_infos
@@ -17,23 +15,10 @@ OID_SECURITY_OBJECT = "0.4.0.127.0.7.3.2.1"
 
 
 @dataclass(frozen=True, slots=True)
-class CardSecurity:
+class CardSecurity(signeddata.SignedFile):
     security_infos: SecurityInfos
     signed: signeddata.Signed
     raw: bytes = field(repr=False)
-
-    @property
-    def econtent(self) -> bytes:
-        return self.signed.econtent
-
-    @property
-    def certificates(self) -> tuple[x509.Certificate, ...]:
-        return self.signed.certificates
-
-    @property
-    def signed_data(self) -> cms.SignedData:
-        """asn1crypto's view of the SignedData."""
-        return self.signed.cms
 
 
 def parse(raw: bytes) -> CardSecurity:

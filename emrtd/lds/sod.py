@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from asn1crypto import algos, cms, core, x509
+from asn1crypto import algos, cms, core
 
 from .. import derparts, signatures, signeddata
 from ..errors import LDSError
@@ -51,7 +51,7 @@ class LDSSecurityObject(core.Sequence):
 
 
 @dataclass(frozen=True, slots=True)
-class SOD:
+class SOD(signeddata.SignedFile):
     """A parsed EF.SOD. ``econtent`` is the raw DER of the LDSSecurityObject as signed."""
 
     raw: bytes = field(repr=False)
@@ -61,20 +61,6 @@ class SOD:
     lds_version: str | None
     #: Oddities accepted while parsing (e.g. eContentType id-data), for the result's errors.
     notes: tuple[str, ...] = ()
-
-    @property
-    def econtent(self) -> bytes:
-        """The raw DER of the LDSSecurityObject, as signed."""
-        return self.signed.econtent
-
-    @property
-    def certificates(self) -> tuple[x509.Certificate, ...]:
-        return self.signed.certificates
-
-    @property
-    def signed_data(self) -> cms.SignedData:
-        """asn1crypto's view of the SignedData."""
-        return self.signed.cms
 
     @property
     def signer_infos(self) -> tuple[cms.SignerInfo, ...]:
