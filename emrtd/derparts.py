@@ -5,15 +5,17 @@ hashes). Malformed input raises ValueError, as asn1crypto does; callers name the
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
-from asn1crypto import parser
+from asn1crypto import core, parser
 
 Kind = tuple[int, int, int]  # class, constructed, tag
 
 SEQUENCE: Kind = (0, 1, 16)
 SET: Kind = (0, 1, 17)
 INTEGER: Kind = (0, 0, 2)
+BIT_STRING: Kind = (0, 0, 3)
 OCTET_STRING: Kind = (0, 0, 4)
 OCTET_STRING_CONSTRUCTED: Kind = (0, 1, 4)  # BER: the value in chunks
 OBJECT_IDENTIFIER: Kind = (0, 0, 6)
@@ -70,3 +72,24 @@ def octets(part: Part, what: str) -> bytes:
             raise ValueError(f"{what} is not an OCTET STRING")
         return b"".join(chunk.contents for chunk in chunks)
     raise ValueError(f"{what} is not an OCTET STRING")
+
+
+@functools.lru_cache(maxsize=512)
+def dotted(contents: bytes) -> str:
+    """The dotted form of an OBJECT IDENTIFIER's contents, decoded by asn1crypto. Protocol and
+    algorithm identifiers are the same in every passport: the last 512 are remembered."""
+    return str(core.ObjectIdentifier(contents=contents).dotted)
+
+
+def oid(part: Part, what: str) -> str:
+    """The dotted form of an OBJECT IDENTIFIER part."""
+    if part.kind != OBJECT_IDENTIFIER:
+        raise ValueError(f"{what} is not an OBJECT IDENTIFIER")
+    return dotted(part.contents)
+
+
+def integer(part: Part, what: str) -> int:
+    """An INTEGER part's value (two's complement, as encoded)."""
+    if part.kind != INTEGER or not part.contents:
+        raise ValueError(f"{what} is not an INTEGER")
+    return int.from_bytes(part.contents, "big", signed=True)

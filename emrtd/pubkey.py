@@ -16,7 +16,7 @@ from asn1crypto import core
 from asn1crypto import keys as asn1_keys
 from cryptography.hazmat.primitives.asymmetric import dh, ec, rsa
 
-from . import curves, dhgroups
+from . import curves, derparts, dhgroups
 from .errors import LDSError, UnsupportedAlgorithmError
 
 
@@ -84,18 +84,6 @@ OID_DH_PKCS3 = "1.2.840.113549.1.3.1"  # dhKeyAgreement: DHParameter {p, g, [pri
 OID_STANDARDIZED_DOMAIN_PARAMETERS = "0.4.0.127.0.7.1.2"
 
 
-class _AlgorithmIdentifier(core.Sequence):
-    _fields = [("algorithm", core.ObjectIdentifier), ("parameters", core.Any, {"optional": True})]
-
-
-class _SubjectPublicKeyInfo(core.Sequence):
-    _fields = [("algorithm", _AlgorithmIdentifier), ("subject_public_key", core.OctetBitString)]
-
-
-class _RSAPublicKey(core.Sequence):
-    _fields = [("modulus", core.Integer), ("public_exponent", core.Integer)]
-
-
 class _DHParameter(core.Sequence):  # PKCS #3
     _fields = [
         ("p", core.Integer),
@@ -114,12 +102,15 @@ class _DomainParameters(core.Sequence):  # X9.42
     ]
 
 
-def _unsigned(value: core.Integer, what: str, notes: list[str]) -> int:
-    """An INTEGER that must be positive; one encoded with its sign bit set (no leading 00, as
-    some issuers personalised moduli) is read as unsigned, and the oddity is recorded."""
-    number: int = value.native
+def _unsigned(contents: bytes, what: str, notes: list[str]) -> int:
+    """An INTEGER (its contents octets) that must be positive; one encoded with its sign bit
+    set (no leading 00, as some issuers personalised moduli) is read as unsigned, and the
+    oddity is recorded."""
+    if not contents:
+        raise LDSError(f"{what} is an empty INTEGER")
+    number = int.from_bytes(contents, "big", signed=True)
     if number < 0:
-        number += 1 << (8 * len(value.contents))
+        number += 1 << (8 * len(contents))
         notes.append(f"{what} is encoded as a negative INTEGER (read as unsigned)")
     return number
 
@@ -136,7 +127,7 @@ def curve_from_parameters(
         field = spec["field_id"]
         if field["field_type"].native != "prime_field":
             raise UnsupportedAlgorithmError("only prime-field curves are supported")
-        p = _unsigned(field["parameters"], "the curve's prime", notes)
+        p = _unsigned(field["parameters"].contents, "the curve's prime", notes)
         a = int.from_bytes(spec["curve"]["a"].native, "big")
         b = int.from_bytes(spec["curve"]["b"].native, "big")
         base = spec["base"].native
@@ -145,12 +136,14 @@ def curve_from_parameters(
             raise UnsupportedAlgorithmError("explicit base point is not uncompressed")
         gx = int.from_bytes(base[1 : 1 + size], "big")
         gy = int.from_bytes(base[1 + size :], "big")
-        return curves.match_explicit(p, a, b, gx, gy, _unsigned(spec["order"], "the curve's order", notes))
+        order = _unsigned(spec["order"].contents, "the curve's order", notes)
+        return curves.match_explicit(p, a, b, gx, gy, order)
     raise UnsupportedAlgorithmError("implicitly-CA EC parameters are not supported")
 
 
 def _dh_public(key_bits: bytes, p: int, g: int, q: int | None, notes: list[str]) -> DHPublicKey:
-    y = _unsigned(core.Integer.load(key_bits, strict=True), "the DH public value", notes)
+    y = _unsigned(derparts.single(key_bits, derparts.INTEGER, "the DH public value").contents,
+                  "the DH public value", notes)
     return DHPublicKey(p, g, q, y)
 
 
@@ -181,35 +174,63 @@ def parse_spki_noting(der: bytes) -> tuple[PublicKey, tuple[str, ...]]:
     return _parse_spki(bytes(der))
 
 
+@functools.lru_cache(maxsize=64)
+def _curve(parameters: bytes) -> tuple[curves.Curve, tuple[str, ...]]:
+    """The curve of ECParameters (named or explicit), remembered by encoding: domain
+    parameters are public and shared by every key on the curve, and matching explicit ones
+    is the dearest part of reading a key."""
+    notes: list[str] = []
+    curve = curve_from_parameters(asn1_keys.ECDomainParameters.load(parameters, strict=True), notes)
+    return curve, tuple(notes)
+
+
 def _parse_spki(der: bytes) -> tuple[PublicKey, tuple[str, ...]]:
+    # The SEQUENCEs are walked with asn1crypto's element reader (emrtd.derparts): the server
+    # reads the chip's DG14 and DG15 keys in every session. Parameters stay asn1crypto objects.
     notes: list[str] = []
     try:
-        info = _SubjectPublicKeyInfo.load(der, strict=True)
-        algorithm = info["algorithm"]["algorithm"].dotted
-        params = info["algorithm"]["parameters"]
-        key_bits = bytes(info["subject_public_key"])
+        info = derparts.single(der, derparts.SEQUENCE, "SubjectPublicKeyInfo")
+        identifier, bits = derparts.expect(
+            derparts.children(info.contents), derparts.SEQUENCE, derparts.BIT_STRING,
+            what="SubjectPublicKeyInfo",
+        )
+        algorithm_parts = derparts.children(identifier.contents)
+        if not 1 <= len(algorithm_parts) <= 2:
+            raise ValueError("the AlgorithmIdentifier is not an OID and its parameters")
+        algorithm = derparts.oid(algorithm_parts[0], "the key algorithm")
+        params = algorithm_parts[1] if len(algorithm_parts) == 2 else None
+        if not bits.contents:
+            raise ValueError("the public key BIT STRING is empty")
+        key_bits = bits.contents[1:]  # after the unused-bits count (0 in every key seen)
         key: PublicKey
         if algorithm in (OID_RSA, OID_RSA_PSS):
-            rsa_key = _RSAPublicKey.load(key_bits, strict=True)
-            modulus = _unsigned(rsa_key["modulus"], "the RSA modulus", notes)
-            exponent = _unsigned(rsa_key["public_exponent"], "the RSA exponent", notes)
-            key = rsa.RSAPublicNumbers(exponent, modulus).public_key()
+            modulus, exponent = derparts.expect(
+                derparts.children(derparts.single(key_bits, derparts.SEQUENCE, "RSAPublicKey").contents),
+                derparts.INTEGER, derparts.INTEGER, what="RSAPublicKey",
+            )
+            key = rsa.RSAPublicNumbers(
+                _unsigned(exponent.contents, "the RSA exponent", notes),
+                _unsigned(modulus.contents, "the RSA modulus", notes),
+            ).public_key()
+        elif params is None:
+            raise ValueError(f"{algorithm} keys need domain parameters")
         elif algorithm == OID_EC:
-            curve = curve_from_parameters(asn1_keys.ECDomainParameters.load(params.dump()), notes)
+            curve, curve_notes = _curve(params.der)
+            notes += curve_notes
             key = decode_point(curve, key_bits)
         elif algorithm == OID_STANDARDIZED_DOMAIN_PARAMETERS:
-            key = _standardized(params.parse(core.Integer).native, key_bits, notes)
+            key = _standardized(derparts.integer(params, "the domain parameter id"), key_bits, notes)
         elif algorithm == OID_DH_X942:
-            domain = params.parse(_DomainParameters)
+            domain = _DomainParameters.load(params.der, strict=True)
             key = _dh_public(key_bits, domain["p"].native, domain["g"].native, domain["q"].native, notes)
         elif algorithm == OID_DH_PKCS3:
-            domain = params.parse(_DHParameter)
-            key = _dh_public(key_bits, domain["p"].native, domain["g"].native, None, notes)
+            pkcs3 = _DHParameter.load(params.der, strict=True)
+            key = _dh_public(key_bits, pkcs3["p"].native, pkcs3["g"].native, None, notes)
         else:
             raise UnsupportedAlgorithmError(f"public key algorithm {algorithm} is not supported")
     except (UnsupportedAlgorithmError, LDSError):
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, IndexError) as exc:
         raise LDSError(f"malformed SubjectPublicKeyInfo: {exc}") from None
     return key, tuple(notes)
 

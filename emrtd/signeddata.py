@@ -26,11 +26,6 @@ OID_MESSAGE_DIGEST = core.ObjectIdentifier("1.2.840.113549.1.9.4").contents
 _MALFORMED = (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError)
 
 
-@functools.lru_cache(maxsize=256)
-def _dotted(oid_contents: bytes) -> str:
-    return str(core.ObjectIdentifier(contents=oid_contents).dotted)
-
-
 @dataclass(frozen=True, slots=True)
 class Signed:
     """A SignedData taken apart: its eContentType and eContent, its X.509 certificates, and
@@ -103,7 +98,7 @@ def parse_signed(der: bytes, content_type: str, what: str, *, also: tuple[str, .
         encap = derparts.children(parts[2].contents)
         if not encap or encap[0].kind != derparts.OBJECT_IDENTIFIER:
             raise ValueError(f"{what} encapsulated content info has no content type")
-        econtent_type = _dotted(encap[0].contents)
+        econtent_type = derparts.dotted(encap[0].contents)
         if econtent_type not in (content_type, *also):
             raise LDSError(f"{what} eContentType is {econtent_type}, not {content_type}")
         if len(encap) != 2 or encap[1].kind != derparts.CONTEXT_0:
@@ -303,7 +298,7 @@ def _verify_signer(signed: Signed, step: str) -> x509.Certificate:
     if (
         content_type is None
         or content_type.kind != derparts.OBJECT_IDENTIFIER
-        or _dotted(content_type.contents) != signed.content_type
+        or derparts.dotted(content_type.contents) != signed.content_type
     ):
         raise VerificationError("content-type attribute does not match the eContentType", step=step)
     message_digest = _single(found, OID_MESSAGE_DIGEST)

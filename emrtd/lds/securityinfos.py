@@ -3,6 +3,11 @@
 ``SecurityInfos ::= SET OF SecurityInfo``, each ``SEQUENCE { protocol OID, requiredData ANY,
 optionalData ANY OPTIONAL }``, read by protocol OID into the typed infos below. Unknown
 protocols are kept (as :class:`UnknownInfo`), as 9303 requires of readers.
+
+The SET and its SEQUENCEs are walked with :mod:`emrtd.derparts` (asn1crypto's element reader):
+the server parses a DG14 in every session, and asn1crypto's object model cost more than the
+rest of the parse. OIDs are still decoded by asn1crypto (remembered by encoding: protocol
+identifiers, the same in every passport).
 """
 
 from __future__ import annotations
@@ -10,9 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from asn1crypto import core
-
-from .. import pubkey
+from .. import derparts, pubkey
 from ..errors import LDSError
 
 BSI_DE = "0.4.0.127.0.7"
@@ -34,18 +37,6 @@ _PACE_MAPPINGS: dict[str, tuple[KeyAgreement, Mapping]] = {
     "6": ("ECDH", "CAM"),
 }
 _CA_AGREEMENTS: dict[str, KeyAgreement] = {"1": "DH", "2": "ECDH"}
-
-
-class _SecurityInfo(core.Sequence):
-    _fields = [
-        ("protocol", core.ObjectIdentifier),
-        ("required_data", core.Any),
-        ("optional_data", core.Any, {"optional": True}),
-    ]
-
-
-class _SecurityInfos(core.SetOf):
-    _child_spec = _SecurityInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,17 +130,12 @@ class SecurityInfos:
         return found[0] if found else None
 
 
-def _int(value: core.Any) -> int:
-    number = value.parse(core.Integer).native
-    if not isinstance(number, int):
-        raise LDSError("expected an INTEGER")
-    return number
+def _int(part: derparts.Part) -> int:
+    return derparts.integer(part, "an INTEGER field")
 
 
-def _optional_int(value: core.Any | None) -> int | None:
-    if value is None or isinstance(value, core.Void):
-        return None
-    return _int(value)
+def _optional_int(part: derparts.Part | None) -> int | None:
+    return None if part is None else _int(part)
 
 
 #: ChipAuthenticationInfo versions: 1 (9303-11 §9.2.5, DG14), 2 and 3 (TR-03110 CA2/CA3, as in
@@ -161,10 +147,15 @@ def _suffix(oid: str, prefix: str) -> list[str]:
     return oid[len(prefix) + 1 :].split(".") if oid.startswith(prefix + ".") else []
 
 
-def _interpret(item: _SecurityInfo) -> SecurityInfo:
-    oid = item["protocol"].dotted
-    required = item["required_data"]
-    optional = item["optional_data"]
+def _interpret(item: derparts.Part) -> SecurityInfo:
+    if item.kind != derparts.SEQUENCE:
+        raise LDSError("a SecurityInfo is not a SEQUENCE")
+    fields = derparts.children(item.contents)
+    if not 2 <= len(fields) <= 3:
+        raise LDSError(f"a SecurityInfo has {len(fields)} fields, not 2 or 3")
+    oid = derparts.oid(fields[0], "the protocol")
+    required = fields[1]
+    optional = fields[2] if len(fields) == 3 else None
     parts = _suffix(oid, ID_PACE)
     if len(parts) == 2 and parts[0] in _PACE_MAPPINGS and parts[1] in _CIPHERS:
         agreement, mapping = _PACE_MAPPINGS[parts[0]]
@@ -172,7 +163,7 @@ def _interpret(item: _SecurityInfo) -> SecurityInfo:
         return PACEInfo(oid, _int(required), _optional_int(optional), agreement, mapping,
                         cipher, length)
     if len(parts) == 1 and parts[0] in _PACE_MAPPINGS:
-        return PACEDomainParameterInfo(oid, required.dump(), _optional_int(optional))
+        return PACEDomainParameterInfo(oid, required.der, _optional_int(optional))
     parts = _suffix(oid, ID_CA)
     if len(parts) == 2 and parts[0] in _CA_AGREEMENTS and parts[1] in _CIPHERS:
         cipher, length = _CIPHERS[parts[1]]
@@ -183,23 +174,23 @@ def _interpret(item: _SecurityInfo) -> SecurityInfo:
                                       _CA_AGREEMENTS[parts[0]], cipher, length)
     parts = _suffix(oid, ID_PK)
     if len(parts) == 1 and parts[0] in _CA_AGREEMENTS:
-        spki = required.dump()
+        spki = required.der
         return ChipAuthenticationPublicKeyInfo(oid, _CA_AGREEMENTS[parts[0]],
                                                pubkey.parse_spki(spki), spki,
                                                _optional_int(optional))
     if oid == ID_AA:
-        algorithm = optional.parse(core.ObjectIdentifier).dotted if optional else ""
+        algorithm = derparts.oid(optional, "the signature algorithm") if optional else ""
         return ActiveAuthenticationInfo(_int(required), algorithm)
     if oid.startswith(ID_TA):
         return TerminalAuthenticationInfo(oid, _int(required))
-    return UnknownInfo(oid, item.dump())
+    return UnknownInfo(oid, item.der)
 
 
 def parse_security_infos(der: bytes) -> SecurityInfos:
     """Parse a DER SET OF SecurityInfo; raises :class:`LDSError` on anything malformed."""
     try:
-        parsed = _SecurityInfos.load(der, strict=True)
-        infos = tuple(_interpret(item) for item in parsed)
+        outer = derparts.single(bytes(der), derparts.SET, "SecurityInfos")
+        infos = tuple(_interpret(item) for item in derparts.children(outer.contents))
     except LDSError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:

@@ -193,3 +193,24 @@ def test_mutated_reference_files_raise_only_lds_error(name: str, data: st.DataOb
         lds.parse_file(name, bytes(raw[:cut]))
     except LDSError:
         pass
+
+
+def test_security_infos_shape_is_checked_and_unknown_protocols_kept() -> None:
+    """A SecurityInfo that is not SEQUENCE {OID, ANY, ANY OPTIONAL} is an LDSError; an
+    unknown protocol is kept with its exact encoding (9303-11 §9.2: readers ignore it)."""
+    from asn1crypto import core
+
+    oid = bytes(core.ObjectIdentifier("1.2.3.4").dump())
+    unknown = tlv.encode(0x30, oid + b"\x02\x01\x01")
+    infos = dg14.parse_card_access(tlv.encode(0x31, unknown))
+    assert [(type(i).__name__, getattr(i, "raw", None)) for i in infos.infos] == [("UnknownInfo", unknown)]
+    for bad in (
+        tlv.encode(0x31, tlv.encode(0x30, oid + b"\x02\x01\x01" * 3)),  # four fields
+        tlv.encode(0x31, tlv.encode(0x30, oid)),  # one field
+        tlv.encode(0x31, oid + b"\x02\x01\x01"),  # members that are not SEQUENCEs
+        tlv.encode(0x31, tlv.encode(0x30, b"\x02\x01\x01\x02\x01\x01")),  # no OID
+        tlv.encode(0x30, unknown),  # a SEQUENCE, not a SET
+        tlv.encode(0x31, unknown) + b"\x00",  # trailing byte
+    ):
+        with pytest.raises(LDSError):
+            dg14.parse_card_access(bad)

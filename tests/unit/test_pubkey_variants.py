@@ -74,3 +74,42 @@ def test_negative_modulus_is_read_unsigned_and_noted() -> None:
     assert isinstance(odd.public_key, rsa.RSAPublicKey)
     assert odd.public_key.public_numbers() == numbers
     assert odd.notes == ("the RSA modulus is encoded as a negative INTEGER (read as unsigned)",)
+
+
+def test_malformed_key_structures_are_lds_errors() -> None:
+    """An empty BIT STRING, a missing parameter, an extra field or a key that is not a
+    SEQUENCE are refused with LDSError naming the SubjectPublicKeyInfo, never another error."""
+    import pytest
+
+    from emrtd.errors import LDSError
+
+    ec_oid = bytes(core.ObjectIdentifier("1.2.840.10045.2.1").dump())
+    curve = curves.BY_PACE_ID[13]
+    point = b"\x04" + curve.gx.to_bytes(curve.size, "big") + curve.gy.to_bytes(curve.size, "big")
+    bad = [
+        tlv.encode(0x30, tlv.encode(0x30, ec_oid) + tlv.encode(0x03, b"")),  # empty BIT STRING
+        tlv.encode(0x30, tlv.encode(0x30, ec_oid) + tlv.encode(0x03, b"\x00" + point)),  # no curve
+        spki(STANDARDIZED, integer(13), point)[:-1],  # cut short
+        spki(STANDARDIZED, integer(13), point) + b"\x00",  # trailing byte
+        tlv.encode(0x31, spki(STANDARDIZED, integer(13), point)[2:]),  # a SET, not a SEQUENCE
+        spki("1.2.840.113549.1.1.1", b"\x05\x00", tlv.encode(0x30, integer(3))),  # RSA without e
+    ]
+    for der in bad:
+        with pytest.raises(LDSError):
+            pubkey.parse_spki(der)
+
+
+def test_explicit_curve_is_matched_once_per_encoding() -> None:
+    """Explicit domain parameters are matched to their curve once and remembered by encoding
+    (public, shared by every key on the curve); each key keeps its own point."""
+    from emrtd.lds import dg14
+
+    from ..conftest import BSI, shared_file
+
+    raw = shared_file(BSI / "Datagroup14.bin")
+    before = pubkey._curve.cache_info()
+    keys = [dg14.parse(raw).security_infos.chip_authentication_keys[0].public_key for _ in range(2)]
+    after = pubkey._curve.cache_info()
+    assert after.hits >= before.hits + 1
+    assert keys[0] == keys[1] and isinstance(keys[0], pubkey.ECPublicKey)
+    assert keys[0].curve.name == "brainpoolP224r1"
