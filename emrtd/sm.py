@@ -22,7 +22,7 @@ Rules kept here, each from the spec or from how real chips behave:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import crypto, tlv
 from .apdu import SHORT_MAX_NC, SHORT_MAX_NE, CommandAPDU, ResponseAPDU
@@ -45,6 +45,8 @@ class SecureMessaging:
     ks_enc: bytes
     ks_mac: bytes
     ssc: int = 0
+    #: The keys' ciphers, made on first use and shared with copies (same keys, same channel).
+    _ciphers: _Ciphers | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.algorithm == "3DES":
@@ -88,21 +90,28 @@ class SecureMessaging:
         if the earlier answers had come; a copy taken before this call unwraps that answer."""
         self._increment()
 
-    def _encrypt(self, data: bytes) -> bytes:
-        padded = crypto.pad(data, self.block)
+    @property
+    def ciphers(self) -> _Ciphers:
+        if self._ciphers is None:
+            if self.algorithm == "3DES":
+                self._ciphers = _Ciphers(crypto.tdes(self.ks_enc), crypto.RetailMac(self.ks_mac))
+            else:
+                self._ciphers = _Ciphers(crypto.aes(self.ks_enc), crypto.AesCmac(self.ks_mac))
+        return self._ciphers
+
+    def _iv(self) -> bytes:
+        """3DES: zero. AES: E(KSenc, SSC) (9303-11 §9.8.6.1)."""
         if self.algorithm == "3DES":
-            return crypto.tdes_encrypt(self.ks_enc, padded)
-        iv = crypto.aes_ecb_block(self.ks_enc, self.ssc_bytes())
-        return crypto.aes_encrypt(self.ks_enc, padded, iv)
+            return bytes(8)
+        return self.ciphers.enc.encrypt_block(self.ssc_bytes())
+
+    def _encrypt(self, data: bytes) -> bytes:
+        return self.ciphers.enc.encrypt(crypto.pad(data, self.block), self._iv())
 
     def _decrypt(self, data: bytes) -> bytes:
         if not data or len(data) % self.block:
             raise SecureMessagingError("cryptogram is not a whole number of blocks", step="decrypt")
-        if self.algorithm == "3DES":
-            plain = crypto.tdes_decrypt(self.ks_enc, data)
-        else:
-            iv = crypto.aes_ecb_block(self.ks_enc, self.ssc_bytes())
-            plain = crypto.aes_decrypt(self.ks_enc, data, iv)
+        plain = self.ciphers.enc.decrypt(data, self._iv())
         try:
             return crypto.unpad(plain, self.block)
         except CryptoError as exc:
@@ -110,10 +119,7 @@ class SecureMessaging:
 
     def mac(self, data: bytes) -> bytes:
         """MAC over pad(SSC ‖ data), 8 bytes."""
-        message = crypto.pad(self.ssc_bytes() + data, self.block)
-        if self.algorithm == "3DES":
-            return crypto.retail_mac(self.ks_mac, message)
-        return crypto.aes_cmac(self.ks_mac, message)[:8]
+        return self.ciphers.mac.mac(crypto.pad(self.ssc_bytes() + data, self.block))[:8]
 
     def _check_mac(self, covered: bytes, cc: bytes, step: str) -> None:
         if not crypto.equal(self.mac(covered), cc):
@@ -223,10 +229,18 @@ class SecureMessaging:
         return ResponseAPDU(body, response.sw)
 
     def copy(self) -> SecureMessaging:
-        return SecureMessaging(self.algorithm, self.ks_enc, self.ks_mac, self.ssc)
+        channel = SecureMessaging(self.algorithm, self.ks_enc, self.ks_mac, self.ssc)
+        channel._ciphers = self.ciphers  # contexts are made on first use: cheap to share now
+        return channel
 
     def __repr__(self) -> str:  # keys are never printed
         return f"SecureMessaging({self.algorithm}, ssc={self.ssc})"
+
+
+@dataclass(frozen=True, slots=True)
+class _Ciphers:
+    enc: crypto.BlockCipher
+    mac: crypto.RetailMac | crypto.AesCmac
 
 
 def _encode_le(ne: int) -> bytes:

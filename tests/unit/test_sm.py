@@ -168,3 +168,51 @@ def test_garbage_unwrap_raises_only_sm_error(data: bytes, sw: int) -> None:
         sm.unwrap(ResponseAPDU(data, sw))
     except SecureMessagingError:
         pass
+
+
+@given(
+    algorithm=st.sampled_from(["AES", "3DES"]),
+    messages=st.lists(
+        st.tuples(st.integers(0, 6), st.binary(min_size=16, max_size=16), st.booleans()),
+        min_size=1, max_size=8,
+    ),
+    seed=st.binary(min_size=32, max_size=32),
+)
+def test_open_contexts_give_plain_cbc(
+    algorithm: str, messages: list[tuple[int, bytes, bool]], seed: bytes
+) -> None:
+    """crypto.BlockCipher keeps one context open across messages, encrypting and decrypting in
+    any order with any IV: every output equals CBC with a fresh ``cryptography`` context."""
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    key = seed[:16]
+    block = 16 if algorithm == "AES" else 8
+    reference = algorithms.AES(key) if algorithm == "AES" else TripleDES(key + key[:8])
+    cipher = crypto.aes(key) if algorithm == "AES" else crypto.tdes(key)
+    for blocks, iv_seed, encrypt in messages:
+        data = (iv_seed[::-1] + seed)[: blocks * block] * 2
+        iv = iv_seed[:block]
+        fresh = Cipher(reference, modes.CBC(iv))
+        context = fresh.encryptor() if encrypt else fresh.decryptor()
+        expected = context.update(data) + context.finalize()
+        assert (cipher.encrypt(data, iv) if encrypt else cipher.decrypt(data, iv)) == expected
+
+
+def test_copies_share_the_ciphers_and_stay_correct() -> None:
+    """A channel's copies use its ciphers (made once); interleaving them still gives App. D.4's
+    bytes: the chaining state belongs to the cipher, not to the copy."""
+    sm = d4()
+    first = sm.copy()
+    assert first.wrap(CommandAPDU(0, 0xA4, 0x02, 0x0C, b"\x01\x1e")).to_bytes().hex().upper() == (
+        "0CA4020C158709016375432908C044F68E08BF8B92D635FF24F800"
+    )
+    other = sm.copy()
+    other.wrap(CommandAPDU(0, 0xB0, 0, 0, ne=4))  # uses the shared ciphers in between
+    assert other.ciphers is first.ciphers is not None
+    first.unwrap(ResponseAPDU.from_bytes(bytes.fromhex("990290008E08FA855A5D4C50A8ED9000")))
+    read = first.wrap(CommandAPDU(0, 0xB0, 0, 0, ne=4))
+    assert read.to_bytes().hex().upper() == "0CB000000D9701048E08ED6705417E96BA5500"
+    answer = "8709019FF0EC34F9922651990290008E08AD55CC17140B2DED9000"
+    plain = first.unwrap(ResponseAPDU.from_bytes(bytes.fromhex(answer)))
+    assert plain.data.hex().upper() == "60145F01"
