@@ -10,6 +10,7 @@ shortest form is refused too; some chips write ``82 00 5D``, so LDS parsers pass
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -51,8 +52,10 @@ def first_tag_byte(tag: int) -> int:
     return tag
 
 
+@functools.lru_cache(maxsize=256)
 def encode_tag(tag: int) -> bytes:
-    """Encode a tag given as the int of its bytes, checking it is a well-formed BER tag."""
+    """Encode a tag given as the int of its bytes, checking it is a well-formed BER tag (the
+    few hundred tags in use are remembered)."""
     if tag < 0 or tag > 0xFFFFFF:
         raise TLVError(f"tag {tag:X} out of range")
     raw = tag.to_bytes(max(1, (tag.bit_length() + 7) // 8), "big")
@@ -140,6 +143,12 @@ def decode_header(data: bytes, offset: int = 0, *, der: bool = True) -> tuple[in
 
 def decode_one(data: bytes, offset: int = 0, *, der: bool = True) -> tuple[TLV, int]:
     """Decode the object at ``offset``; return it and the offset just after it."""
+    if offset + 2 <= len(data):
+        # the usual object in one step: a one-byte tag and a short-form length
+        first, length = data[offset], data[offset + 1]
+        end = offset + 2 + length
+        if length < 0x80 and first & 0x1F != 0x1F and first != 0x00 and first != 0xFF and end <= len(data):
+            return TLV(first, bytes(data[offset + 2 : end])), end
     tag, length, start = decode_header(data, offset, der=der)
     end = start + length
     if end > len(data):
