@@ -36,14 +36,28 @@ class Part(NamedTuple):
         return self.header + self.contents + self.trailer
 
 
+#: (class, constructed, tag) of every first octet with a low tag number (tag < 31).
+_KINDS = tuple((octet >> 6, (octet >> 5) & 1, octet & 0x1F) for octet in range(256))
+
+
 def children(contents: bytes) -> list[Part]:
     """The elements ``contents`` (of a SEQUENCE or SET, or a whole file) holds, in order."""
     # parser._parse is the element reader asn1crypto's own core uses; unlike parser.parse it
     # reads from an offset, so a long SET is walked without copying its tail at each element.
+    # The usual element (a low tag number and a short-form length, inside the data) is read
+    # here in one step, as _parse would read it; anything else goes to _parse.
     parts = []
     end = len(contents)
     offset = 0
     while offset < end:
+        first = contents[offset]
+        if first & 0x1F != 0x1F and offset + 2 <= end and contents[offset + 1] < 0x80:
+            start = offset + 2
+            stop = start + contents[offset + 1]
+            if stop <= end:
+                parts.append(Part(_KINDS[first], contents[offset:start], contents[start:stop], b""))
+                offset = stop
+                continue
         (cls, method, tag, header, inner, trailer), offset = parser._parse(contents, end, offset)
         parts.append(Part((cls, method, tag), header, inner, trailer))
     return parts

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from asn1crypto import cms, x509
+from hypothesis import given
+from hypothesis import strategies as st
 
-from emrtd import passiveauth, tlv
+from emrtd import derparts, passiveauth, tlv
 from emrtd.docval import result, verdict
 from emrtd.lds import sod
 from emrtd.sim import encoders, pki, profiles, testpki
@@ -152,3 +154,35 @@ def test_shared_certificates_keep_their_encoding() -> None:
     assert first is again
     assert first.subject and first.public_key  # fields parsed
     assert first.dump() == testpki.test_pki().dsc_ec.certificate.dump()
+
+
+_ELEMENT = st.tuples(st.integers(0, 255), st.binary(max_size=140), st.sampled_from(["short", "long", "cut"]))
+
+
+def _encode(first: int, value: bytes, form: str) -> bytes:
+    length = len(value)
+    header = bytes([first, length]) if form == "short" and length < 0x80 else bytes([first, 0x81, length])
+    return header + (value[: length // 2] if form == "cut" else value)
+
+
+@given(st.one_of(st.binary(max_size=200), st.lists(_ELEMENT, max_size=6).map(
+    lambda items: b"".join(_encode(*item) for item in items)
+)))
+def test_element_walk_matches_asn1crypto_parser(data: bytes) -> None:
+    """derparts.children reads the usual elements itself: for any bytes it gives exactly the
+    elements asn1crypto's parser gives, or raises ValueError where the parser does."""
+    from asn1crypto import parser
+
+    expected: list[tuple[tuple[int, int, int], bytes, bytes, bytes]] = []
+    offset, failed = 0, False
+    try:
+        while offset < len(data):
+            (cls, method, tag, header, inner, trailer), offset = parser._parse(data, len(data), offset)
+            expected.append(((cls, method, tag), header, inner, trailer))
+    except ValueError:
+        failed = True
+    if failed:
+        with pytest.raises(ValueError):
+            derparts.children(data)
+    else:
+        assert [tuple(part) for part in derparts.children(data)] == expected
