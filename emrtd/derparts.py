@@ -103,7 +103,8 @@ def oid(part: Part, what: str) -> str:
 
 
 def integer(part: Part, what: str) -> int:
-    """An INTEGER part's value (two's complement, as encoded)."""
-    if part.kind != INTEGER or not part.contents:
+    """An INTEGER part's value (two's complement, as encoded; empty contents read as 0, as
+    asn1crypto reads them)."""
+    if part.kind != INTEGER:
         raise ValueError(f"{what} is not an INTEGER")
     return int.from_bytes(part.contents, "big", signed=True)
