@@ -54,6 +54,21 @@ def test_real_master_lists_load_with_their_anchor(master_list: str, anchor: str,
     assert {"DE", "NL", "FR"} <= countries
 
 
+def test_every_csca_key_of_the_real_master_lists_is_read() -> None:
+    """Each CSCA key in the German and Dutch master lists (RSA, and EC with named or explicit
+    parameters) is read by the one SubjectPublicKeyInfo parser, none refused."""
+    from emrtd import pubkey
+
+    shared_file(MASTERLISTS / "NL_ML_2026-07-22.ml")
+    store = TrustStore.load(MASTERLISTS)
+    kinds: dict[str, int] = {}
+    for csca in store.cscas:
+        key = pubkey.parse_spki(csca.certificate["tbs_certificate"]["subject_public_key_info"].dump())
+        kinds[type(key).__name__] = kinds.get(type(key).__name__, 0) + 1
+    assert kinds.get("ECPublicKey", 0) >= 100 and kinds.get("RSAPublicKey", 0) >= 300, kinds
+    assert sum(kinds.values()) == len(store.cscas)
+
+
 def test_master_list_without_anchor_is_refused() -> None:
     """A master list cannot vouch for itself: without the country's CSCA it is an error."""
     shared_file(MASTERLISTS / "NL_ML_2026-07-22.ml")
